@@ -1,0 +1,274 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { prepareRealmInput } from '../images';
+import { silentLogger, type Logger } from '../log';
+import { FolderLock } from './lock';
+import { OutputCollector, type ImageOutput, type Prediction } from './output';
+import {
+  fileSize,
+  findLeftoverCopies,
+  newBatchId,
+  placeImageCopy,
+  readAppended,
+  removeImageCopy,
+} from './shared-folder';
+import { readSignalling, writeSignalling } from './signalling';
+import { FolderWatcher, WaitCancelledError, WaitTimeoutError, formatSeconds } from './watcher';
+
+export const signallingFileName = 'signalling.txt';
+export const outputFileName = 'output.txt';
+export const lockFileName = '.cca-client.lock';
+
+/** Result of one image, as saved to the results file. */
+export interface ImageResult {
+  /** The image path as the user gave it. */
+  image: string;
+  top5: Prediction[];
+  /** Time from writing the query to reading the result, in milliseconds. */
+  ms: number;
+  error: string | null;
+}
+
+export interface ClientOptions {
+  /** The shared folder as this (normal-world) side sees it. */
+  sharedDir: string;
+  /** How long one image may take from query to result, in milliseconds. */
+  timeoutMs?: number;
+  /** Polling interval in milliseconds; polling runs even with file events. */
+  pollMs?: number;
+  /** Subscribe to file events as well as polling (not useful on 9p). */
+  useFileEvents?: boolean;
+  /** Maps a path in the shared folder to the path the realm sees. */
+  toRealmPath?: (localPath: string) => string;
+  /** Returns a message once the realm is known to have stopped (for example its process exited). */
+  realmStatus?: () => string | undefined;
+  log?: Logger;
+}
+
+export interface BatchOptions {
+  signal?: AbortSignal;
+  /** Called before an image is sent. */
+  onStart?: (image: string, position: number) => void;
+  /** Called with each result; the image copy is removed only after this resolves. */
+  onResult?: (result: ImageResult, position: number) => void | Promise<void>;
+}
+
+/** Raised for a failure that ends the batch: the realm stopped, or did not answer in time. */
+class BatchStoppedError extends Error {}
+
+// After the realm writes `processed`, how long its result lines may take to appear in
+// output.txt before the query is considered lost and written again.
+const resultGraceMs = 1500;
+const maxQueryResends = 2;
+
+/**
+ * The normal-world side of the shared-folder protocol: sends images one at a time through
+ * signalling.txt and reads each result from the part of output.txt the realm printed for it.
+ */
+export class RealmClient {
+  private readonly sharedDir: string;
+  private readonly signallingFile: string;
+  private readonly outputFile: string;
+  private readonly timeoutMs: number;
+  private readonly log: Logger;
+  private readonly watcher: FolderWatcher;
+
+  constructor(private readonly options: ClientOptions) {
+    this.sharedDir = path.resolve(options.sharedDir);
+    this.signallingFile = path.join(this.sharedDir, signallingFileName);
+    this.outputFile = path.join(this.sharedDir, outputFileName);
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.log = options.log ?? silentLogger;
+    this.watcher = new FolderWatcher(this.sharedDir, {
+      pollMs: options.pollMs ?? 200,
+      useFileEvents: options.useFileEvents ?? true,
+    });
+  }
+
+  /** Re-checks the shared folder now, for example when the realm process exits. */
+  wake(): void {
+    this.watcher.wake();
+  }
+
+  /**
+   * Classifies images in order. Returns a result per image; a failure is recorded in that
+   * image's `error`. After a timeout, a stopped realm or a cancel, the images not yet sent
+   * get an error saying so, and the finished results are kept.
+   */
+  async classify(images: readonly string[], batch: BatchOptions = {}): Promise<ImageResult[]> {
+    const lock = await FolderLock.acquire(path.join(this.sharedDir, lockFileName), (old, why) =>
+      this.log.warn(
+        `Taking over the shared-folder lock of process ${old?.pid ?? 'unknown'}: ${why}`,
+      ),
+    );
+    const results: ImageResult[] = [];
+    try {
+      await this.watcher.start();
+      await this.prepareFolder(batch.signal);
+      const batchId = newBatchId();
+      let stopReason: string | undefined;
+
+      for (const [position, image] of images.entries()) {
+        const result: ImageResult = stopReason
+          ? { image, top5: [], ms: 0, error: `not sent: ${stopReason}` }
+          : await this.classifyOne(image, batchId, position, batch).catch((error: unknown) => {
+              stopReason = describeStop(error, image);
+              return { image, top5: [], ms: 0, error: errorMessage(error) };
+            });
+        results.push(result);
+        if (result.error) this.log.error(`${image}: ${result.error}`);
+        else this.log.info(`${image}: ${describeTop(result)} in ${result.ms} ms`);
+        await batch.onResult?.(result, position);
+      }
+      await writeSignalling(this.signallingFile, 'finished', '');
+      return results;
+    } finally {
+      await this.watcher.close();
+      await lock.release();
+    }
+  }
+
+  /** Initialises the signalling file and removes copies that earlier batches left behind. */
+  private async prepareFolder(signal?: AbortSignal): Promise<void> {
+    let current = await readSignalling(this.signallingFile);
+    if (current?.state === 'query') {
+      this.log.warn(
+        `The realm still has a query for ${current.fileName ?? '(no file name)'}; waiting for it`,
+      );
+      current = await this.waitForIdle(signal);
+    }
+    if (current?.state !== 'processed' && current?.state !== 'finished') {
+      if (current) this.log.warn(`Resetting signalling state ${JSON.stringify(current.rawState)}`);
+      await writeSignalling(this.signallingFile, 'processed', '');
+    }
+    for (const leftover of await findLeftoverCopies(this.sharedDir)) {
+      this.log.info(`Removing ${leftover}, left by an earlier batch`);
+      await removeImageCopy(leftover);
+    }
+  }
+
+  private async waitForIdle(signal?: AbortSignal) {
+    try {
+      return await this.watcher.waitFor(
+        async () => {
+          const state = await readSignalling(this.signallingFile);
+          return state?.state === 'query' ? undefined : state;
+        },
+        this.timeoutMs,
+        signal,
+      );
+    } catch (error) {
+      if (error instanceof WaitTimeoutError) {
+        throw new Error(
+          `The realm did not finish the query left in ${this.signallingFile} within ` +
+            `${formatSeconds(this.timeoutMs)}. Check that the realm service runs, then retry.`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async classifyOne(
+    image: string,
+    batchId: string,
+    position: number,
+    batch: BatchOptions,
+  ): Promise<ImageResult> {
+    const input = prepareRealmInput(await readFile(image), image);
+    if (input.converted) this.log.debug(`${image}: converted to 24-bit BMP (${input.reason})`);
+    if (batch.signal?.aborted) throw new WaitCancelledError();
+
+    batch.onStart?.(image, position);
+    const copy = await placeImageCopy(this.sharedDir, batchId, position, image, input.bytes);
+    const realmPath = (this.options.toRealmPath ?? ((p: string) => p))(copy);
+    let finished = false;
+    try {
+      const started = performance.now();
+      const output = await this.exchange(realmPath, batch.signal);
+      const ms = Math.round(performance.now() - started);
+      finished = true;
+      return { image, top5: output.predictions.slice(0, 5), ms, error: output.error ?? null };
+    } finally {
+      // A copy the realm may still open stays until a later batch removes it: deleting it now
+      // would make the realm binary stop with `FATAL: input file ... not found`.
+      if (finished || this.options.realmStatus?.() !== undefined) await removeImageCopy(copy);
+    }
+  }
+
+  /** Writes the query for one image and waits for its output. */
+  private async exchange(realmPath: string, signal?: AbortSignal): Promise<ImageOutput> {
+    let offset = await fileSize(this.outputFile);
+    let collector = new OutputCollector();
+    let processedSince: number | undefined;
+    let resends = 0;
+    await writeSignalling(this.signallingFile, 'query', realmPath);
+
+    const check = async (): Promise<ImageOutput | undefined> => {
+      const stopped = this.options.realmStatus?.();
+      if (stopped) throw new BatchStoppedError(stopped);
+
+      const appended = await readAppended(this.outputFile, offset);
+      if (appended.truncated) {
+        this.log.warn(`${this.outputFile} was truncated; reading it from the start`);
+        collector = new OutputCollector();
+      }
+      offset = appended.nextOffset;
+      collector.push(appended.text);
+      const fatal = collector.fatalMessages[0];
+      if (fatal) throw new BatchStoppedError(`the realm stopped with FATAL: ${fatal}`);
+
+      const state = await readSignalling(this.signallingFile);
+      if (state?.state !== 'processed') return undefined;
+      const output = collector.find(realmPath);
+      processedSince ??= Date.now();
+      const waited = Date.now() - processedSince;
+      if (output && (output.predictions.length > 0 || output.error || waited > resultGraceMs)) {
+        return output;
+      }
+      if (!output && waited > resultGraceMs) {
+        if (resends >= maxQueryResends) {
+          throw new BatchStoppedError(
+            'the realm reported processed but printed nothing for this image',
+          );
+        }
+        // Another writer replaced the query before the realm read it; send it again.
+        resends += 1;
+        processedSince = undefined;
+        this.log.warn(`Query for ${realmPath} was lost; sending it again (${resends})`);
+        await writeSignalling(this.signallingFile, 'query', realmPath);
+      }
+      return undefined;
+    };
+
+    try {
+      return await this.watcher.waitFor(check, this.timeoutMs, signal);
+    } catch (error) {
+      // Withdraw a query the realm has not read yet, so that it does not run after we left.
+      if (!(error instanceof BatchStoppedError)) {
+        await writeSignalling(this.signallingFile, 'finished', '').catch(() => undefined);
+      }
+      if (error instanceof WaitTimeoutError) {
+        throw new BatchStoppedError(
+          `no result within ${formatSeconds(this.timeoutMs)}: the realm did not answer ` +
+            `(check that the realm service runs and reads ${this.signallingFile})`,
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+function describeStop(error: unknown, image: string): string | undefined {
+  if (error instanceof WaitCancelledError) return 'the batch was cancelled';
+  if (error instanceof BatchStoppedError) return `the realm stopped answering at ${image}`;
+  return undefined;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function describeTop(result: ImageResult): string {
+  const best = result.top5[0];
+  return best ? `${best.label} (${best.confidence})` : 'no class above 0.001';
+}

@@ -1,0 +1,134 @@
+import { open, readFile, stat, unlink } from 'node:fs/promises';
+import os from 'node:os';
+
+/** Who holds a shared folder: stored as JSON in the lock file. */
+export interface LockOwner {
+  pid: number;
+  hostname: string;
+  /** ISO 8601 time the owner took the lock. */
+  startedAt: string;
+}
+
+/** Raised when another live client drives the shared folder. */
+export class FolderLockedError extends Error {
+  constructor(
+    readonly lockFile: string,
+    readonly owner: LockOwner,
+  ) {
+    super(
+      `The shared folder is in use by process ${owner.pid} on ${owner.hostname} ` +
+        `(since ${owner.startedAt}). Wait for that batch to end, or delete ${lockFile} ` +
+        'if that process is gone.',
+    );
+    this.name = 'FolderLockedError';
+  }
+}
+
+// A lock file that is empty or unparsable was left by a client that died while writing it;
+// it is taken over once it is this old, so that a client still writing it keeps it.
+const unreadableLockGraceMs = 10_000;
+
+/**
+ * An exclusive claim on a shared folder, so that two normal-world clients never write
+ * queries into one signalling file. Created with O_EXCL; a lock whose process no longer
+ * exists on this host is taken over, and `onTakeOver` is told so it can be logged.
+ */
+export class FolderLock {
+  private constructor(
+    readonly file: string,
+    readonly owner: LockOwner,
+  ) {}
+
+  static async acquire(
+    file: string,
+    onTakeOver: (previous: LockOwner | undefined, reason: string) => void = () => undefined,
+  ): Promise<FolderLock> {
+    const owner: LockOwner = {
+      pid: process.pid,
+      hostname: os.hostname(),
+      startedAt: new Date().toISOString(),
+    };
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      if (await tryCreate(file, owner)) return new FolderLock(file, owner);
+
+      const previous = await readOwner(file);
+      const staleReason = await describeStaleLock(file, previous);
+      if (staleReason === undefined) {
+        if (previous) throw new FolderLockedError(file, previous);
+        continue;
+      }
+      onTakeOver(previous, staleReason);
+      await unlink(file).catch(() => undefined);
+    }
+    throw new Error(
+      `Could not take the lock ${file}: another client is creating it. Try again in a few seconds.`,
+    );
+  }
+
+  /** Removes the lock file if it is still this lock's. */
+  async release(): Promise<void> {
+    const current = await readOwner(this.file);
+    if (current?.pid === this.owner.pid && current.startedAt === this.owner.startedAt) {
+      await unlink(this.file).catch(() => undefined);
+    }
+  }
+}
+
+async function tryCreate(file: string, owner: LockOwner): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(file, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    await handle.writeFile(JSON.stringify(owner) + '\n');
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+async function readOwner(file: string): Promise<LockOwner | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<LockOwner>;
+    if (
+      typeof parsed.pid === 'number' &&
+      typeof parsed.hostname === 'string' &&
+      typeof parsed.startedAt === 'string'
+    ) {
+      return { pid: parsed.pid, hostname: parsed.hostname, startedAt: parsed.startedAt };
+    }
+  } catch {
+    // Missing or unparsable: handled by the caller as an unreadable lock.
+  }
+  return undefined;
+}
+
+/** Returns why a lock may be taken over, or undefined while its owner may still be alive. */
+async function describeStaleLock(
+  file: string,
+  owner: LockOwner | undefined,
+): Promise<string | undefined> {
+  if (!owner) {
+    const info = await stat(file).catch(() => undefined);
+    if (!info) return 'the lock file disappeared';
+    const ageMs = Date.now() - info.mtimeMs;
+    return ageMs > unreadableLockGraceMs ? 'the lock file is unreadable' : undefined;
+  }
+  // NOTE: a process on another host cannot be checked from here, so its lock is kept until
+  // its owner releases it or the user deletes the file.
+  if (owner.hostname !== os.hostname()) return undefined;
+  if (owner.pid === process.pid) return undefined;
+  return isProcessAlive(owner.pid) ? undefined : `process ${owner.pid} no longer exists`;
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

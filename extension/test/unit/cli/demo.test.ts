@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { dataDir, repositoryRoot, type ExpectedTop5 } from '../data';
+
+const cli = path.join(repositoryRoot, 'out', 'cli', 'main.js');
+const model = 'mobilenet_v1_0.75_192_quant.tflite';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd, env, stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let workDir: string;
+
+before(async () => {
+  workDir = await mkdtemp(path.join(os.tmpdir(), 'cca-demo-test-'));
+});
+
+after(async () => {
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('npm run demo', () => {
+  test('classifies the sample images as expected', async () => {
+    const data = dataDir();
+    const expected = JSON.parse(
+      await readFile(path.join(data, 'expected', 'top5.json'), 'utf8'),
+    ) as ExpectedTop5;
+    const out = path.join(workDir, 'results.jsonl');
+    const env = { ...process.env, CCA_DATA_DIR: data };
+    const run = await runCli(['demo', '--out', out], env, workDir);
+    assert.equal(run.code, 0, run.stderr);
+
+    const lines = (await readFile(out, 'utf8')).trim().split('\n');
+    const records = lines.map(
+      (line) =>
+        JSON.parse(line) as {
+          image: string;
+          top5: { index: number; label: string; confidence: number }[];
+          ms: number;
+          error: string | null;
+        },
+    );
+    const expectedForModel = expected[model] ?? {};
+    const names = Object.keys(expectedForModel);
+    assert.ok(names.length >= 10, 'expected results cover the GuaranTEE images');
+    for (const name of names) {
+      const record = records.find((r) => path.basename(r.image) === name);
+      assert.ok(record, `${name} is in the results file`);
+      assert.equal(record.error, null);
+      assert.ok(record.ms > 0);
+      const want = expectedForModel[name] ?? [];
+      assert.deepEqual(
+        record.top5.map((p) => p.index),
+        want.map((p) => p.index),
+        name,
+      );
+      for (const [i, prediction] of record.top5.entries()) {
+        assert.ok(Math.abs(prediction.confidence - (want[i]?.confidence ?? -1)) <= 1e-3, name);
+        assert.equal(prediction.label, want[i]?.label);
+      }
+    }
+    assert.match(run.stdout, /image1\.bmp {2}\d+ ms\n {4}1\. 0\.647\d {2}212:vizsla/);
+    assert.match(run.stdout, /\d+ images, \d+ classified, 0 failed; mean \d+ ms, median \d+ ms/);
+    assert.match(run.stdout, new RegExp(`Results: ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  });
+
+  test('writes results under .cca/results by default', async () => {
+    const data = dataDir();
+    const cwd = await mkdtemp(path.join(workDir, 'default-'));
+    const image = path.join(data, 'images', 'image.bmp');
+    const run = await runCli(['demo', image], { ...process.env, CCA_DATA_DIR: data }, cwd);
+    assert.equal(run.code, 0, run.stderr);
+    const match = /Results: (.*\.jsonl)/.exec(run.stdout);
+    assert.ok(match?.[1], run.stdout);
+    assert.ok(match[1].startsWith(path.join(cwd, '.cca', 'results')), match[1]);
+    assert.equal((await readFile(match[1], 'utf8')).trim().split('\n').length, 1);
+  });
+
+  test('reports a missing model and exits non-zero', async () => {
+    const empty = await mkdtemp(path.join(workDir, 'empty-'));
+    const run = await runCli(['demo'], { ...process.env, CCA_DATA_DIR: empty }, workDir);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /Model not found: .*mobilenet_v1_0\.75_192_quant\.tflite/);
+    assert.match(run.stderr, /realm\//);
+  });
+
+  test('reports a data folder that does not exist', async () => {
+    const missing = path.join(workDir, 'no-such-folder');
+    const run = await runCli(['demo'], { ...process.env, CCA_DATA_DIR: missing }, workDir);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /CCA_DATA_DIR is set to .*no-such-folder, which does not exist/);
+  });
+
+  test('refuses to overwrite an existing results file', async () => {
+    const data = dataDir();
+    const out = path.join(workDir, 'mine.jsonl');
+    await writeFile(out, 'my notes\n');
+    const run = await runCli(['demo', '--out', out], { ...process.env, CCA_DATA_DIR: data }, workDir);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /already exists/);
+    assert.equal(await readFile(out, 'utf8'), 'my notes\n');
+  });
+
+  test('rejects an unknown option', async () => {
+    const run = await runCli(['demo', '--bogus'], process.env, workDir);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /Unknown option '--bogus'/);
+  });
+});
