@@ -204,9 +204,9 @@ export class RealmClient {
     await writeSignalling(this.signallingFile, 'query', realmPath);
 
     const check = async (): Promise<ImageOutput | undefined> => {
+      // Read the output before asking whether the realm stopped, so that its last words
+      // (a FATAL line) make the error message.
       const stopped = this.options.realmStatus?.();
-      if (stopped) throw new BatchStoppedError(stopped);
-
       const appended = await readAppended(this.outputFile, offset);
       if (appended.truncated) {
         this.log.warn(`${this.outputFile} was truncated; reading it from the start`);
@@ -216,6 +216,7 @@ export class RealmClient {
       collector.push(appended.text);
       const fatal = collector.fatalMessages[0];
       if (fatal) throw new BatchStoppedError(`the realm stopped with FATAL: ${fatal}`);
+      if (stopped) throw new BatchStoppedError(stopped);
 
       const state = await readSignalling(this.signallingFile);
       if (state?.state !== 'processed') return undefined;

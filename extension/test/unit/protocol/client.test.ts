@@ -171,12 +171,20 @@ describe('RealmClient', () => {
     const owner = { pid: 2 ** 22 + 12345, hostname: os.hostname(), startedAt: 'earlier' };
     await writeFile(lockFile, JSON.stringify(owner));
     const warnings: string[] = [];
-    const log = { debug: () => {}, info: () => {}, error: () => {}, warn: (m: string) => warnings.push(m) };
+    const log = {
+      debug: () => {},
+      info: () => {},
+      error: () => {},
+      warn: (m: string) => warnings.push(m),
+    };
     const images = await makeImages(1);
     const fake = startRealm(10);
     const results = await client({ realmStatus: fake.status, log }).classify(images);
     assert.equal(results[0]?.error, null);
-    assert.ok(warnings.some((w) => w.includes('no longer exists')), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => w.includes('no longer exists')),
+      warnings.join('\n'),
+    );
   });
 
   test('removes copies left by an earlier batch', async () => {
