@@ -25,7 +25,10 @@ await build({
 });
 
 // The Emscripten loader is required at run time by path, so it stays out of the bundle.
-const wasmSource = path.join(path.dirname(require.resolve('@tensorflow/tfjs-tflite/package.json')), 'wasm');
+const wasmSource = path.join(
+  path.dirname(require.resolve('@tensorflow/tfjs-tflite/package.json')),
+  'wasm',
+);
 await mkdir(path.join(dist, 'wasm'), { recursive: true });
 for (const file of ['tflite_web_api_cc_simd.js', 'tflite_web_api_cc_simd.wasm']) {
   await copyFile(path.join(wasmSource, file), path.join(dist, 'wasm', file));

@@ -2,6 +2,7 @@
 // formatting, ESLint, the TypeScript compile, the bundle, then the unit tests with Node's
 // built-in runner. Each static check counts as one test.
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { run } from 'node:test';
@@ -41,11 +42,10 @@ async function runUnitTests(files) {
   stream.on('test:fail', (event) => {
     if (event.details?.type !== 'suite') failed += 1;
   });
-  await new Promise((resolve, reject) => {
-    stream.compose(spec).pipe(process.stdout, { end: false }).on('error', reject);
-    stream.on('end', resolve);
-    stream.on('error', reject);
-  });
+  // Wait for the reporter, not the event stream, so that the summary line comes last.
+  const reporter = stream.compose(spec);
+  reporter.pipe(process.stdout, { end: false });
+  await once(reporter, 'end');
 }
 
 // Tests read models and images from the shared data folder; default to the copy beside the

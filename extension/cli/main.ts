@@ -43,7 +43,8 @@ main(process.argv.slice(2)).then(
       (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`Error: ${message}\n`);
-    if (!expected && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (!expected && error instanceof Error && error.stack)
+      process.stderr.write(`${error.stack}\n`);
     process.exitCode = 2;
   },
 );

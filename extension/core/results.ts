@@ -27,7 +27,9 @@ export class ResultsWriter {
       await handle.close();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new Error(`Results file ${file} already exists; choose another path or remove it`);
+        throw new Error(`Results file ${file} already exists; choose another path or remove it`, {
+          cause: error,
+        });
       }
       throw error;
     }

@@ -25,7 +25,7 @@ export interface EmulatedRealm {
   /** Resolves with the exit code (or the signal's name) when the process ends. */
   readonly exited: Promise<number | string>;
   /** Returns a message once the process has exited, for the client's realm check. */
-  status(): string | undefined;
+  readonly status: () => string | undefined;
   /** Stops the process (SIGTERM, then SIGKILL after a grace period) and waits for it. */
   stop(): Promise<void>;
 }

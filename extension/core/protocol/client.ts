@@ -162,6 +162,7 @@ export class RealmClient {
         throw new Error(
           `The realm did not finish the query left in ${this.signallingFile} within ` +
             `${formatSeconds(this.timeoutMs)}. Check that the realm service runs, then retry.`,
+          { cause: error },
         );
       }
       throw error;

@@ -1,5 +1,5 @@
-import { watch, type FSWatcher } from 'chokidar';
-import { readFile } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeBmp } from '../images/bmp';
 import { ImageDecodeError } from '../images/types';
@@ -20,7 +20,7 @@ export const SAFETY_POLL_MS = 1000;
 export interface RealmLoopOptions {
   modelPath: string;
   labelsPath: string;
-  /** The signalling file in the shared folder, as the realm sees it. */
+  /** Path of the signalling file in the shared folder, inside the realm. */
   signallingFile: string;
   /** Stop after this many images, as the binary's `-N`; without it, run until `signal` aborts. */
   imageCount?: number;
@@ -93,7 +93,7 @@ async function serveImages(
     }
     return 0;
   } finally {
-    await waiter.close();
+    waiter.close();
   }
 }
 
@@ -119,14 +119,18 @@ async function serveImage(
   }
 
   try {
-    // NOTE: only BMP is decoded, because the realm binary reads nothing else; unlike the binary,
-    // 8-bit and 32-bit files are decoded as their real colours rather than raw bytes.
+    // NOTE: only BMP is decoded, because the realm binary reads nothing else. Unlike the binary,
+    // this decodes 8-bit and 32-bit files to their real colours rather than raw bytes.
     const image = decodeBmp(bytes, imagePath);
     const { predictions } = classifier.classify(image, labels);
     for (const prediction of predictions) await print(realmLines.result(prediction));
   } catch (error) {
     if (!(error instanceof ImageDecodeError)) throw error;
-    await print(realmLines.error(imagePath, error.message));
+    // The decoder's message starts with the file name, which the error line already has.
+    const reason = error.message.startsWith(`${imagePath}: `)
+      ? error.message.slice(imagePath.length + 2)
+      : error.message;
+    await print(realmLines.error(imagePath, reason));
   }
 
   // The result lines are written before this, so the normal world finds them once it reads it.
@@ -135,7 +139,7 @@ async function serveImage(
 }
 
 /**
- * Re-reads the signalling file on every wake until it holds a complete query, printing the
+ * Re-reads the signalling file on every wake until it contains a complete query, printing the
  * binary's waiting lines for each read. Returns the image path, or undefined when `signal`
  * aborts. A query whose file name is empty or missing is not complete yet: a normal-world shell
  * script writes the state and the file name in two separate writes.
@@ -167,6 +171,7 @@ class SignallingWaiter {
   private watcher: FSWatcher | undefined;
   private changed = false;
   private wake: (() => void) | undefined;
+  private warned = false;
 
   /** Polls every `pollMs` without events, or every SAFETY_POLL_MS with events. */
   constructor(
@@ -179,28 +184,40 @@ class SignallingWaiter {
 
   /** Subscribes to file events of the signalling file's folder, unless polling only. */
   async start(): Promise<void> {
+    const folder = path.dirname(this.file);
+    const folderStats = await stat(folder).catch(() => undefined);
+    if (!folderStats?.isDirectory()) {
+      throw new Error(
+        `Shared folder ${folder} of the signalling file not found; create it or fix the -S path`,
+      );
+    }
     if (this.pollMs !== undefined) return;
-    const watcher = watch(path.dirname(this.file), { ignoreInitial: true, depth: 0 });
-    watcher.on('all', (_event, changedPath) => {
-      if (path.resolve(changedPath) !== this.file) return;
-      this.changed = true;
-      this.wake?.();
+    // Node's fs.watch rather than chokidar: chokidar drops further `change` events of a file for
+    // 50 ms after one, and the next query often arrives within 50 ms of our own `processed`.
+    const name = path.basename(this.file);
+    const watcher = watch(folder, { persistent: false }, (_event, changed) => {
+      if (changed === null || changed.toString() === name) this.notify();
     });
-    // The poll keeps the loop going without events, so a watcher error is reported, not fatal.
+    // The poll keeps the loop going without events, so a watcher error is reported once, not
+    // fatal.
     watcher.on('error', (error) => {
-      const reason = error instanceof Error ? error.message : String(error);
+      if (this.warned) return;
+      this.warned = true;
       this.warn(
-        `file events for ${path.dirname(this.file)} failed (${reason}); ` +
-          `polling every ${SAFETY_POLL_MS} ms`,
+        `file events for ${folder} failed (${error.message}); polling every ${SAFETY_POLL_MS} ms`,
       );
     });
     this.watcher = watcher;
-    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   }
 
   /** Marks the start of a read: only an event after this point ends the next wait early. */
   beginRead(): void {
     this.changed = false;
+  }
+
+  private notify(): void {
+    this.changed = true;
+    this.wake?.();
   }
 
   /** Resolves on the next event, after the poll interval, or when `signal` aborts. */
@@ -219,9 +236,9 @@ class SignallingWaiter {
     });
   }
 
-  async close(): Promise<void> {
+  close(): void {
     this.wake?.();
-    await this.watcher?.close();
+    this.watcher?.close();
     this.watcher = undefined;
   }
 }

@@ -16,6 +16,9 @@ export class WaitCancelledError extends Error {
   }
 }
 
+// chokidar 4 emits at most one `change` event per file in this window.
+const chokidarThrottleMs = 50;
+
 export interface FolderWatcherOptions {
   /** Interval of the polling fallback, in milliseconds; it runs even when events arrive. */
   pollMs: number;
@@ -34,6 +37,7 @@ export class FolderWatcher {
   private watcher: FSWatcher | undefined;
   private readonly wakers = new Set<() => void>();
   private generation = 0;
+  private trailingWake: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly folder: string,
@@ -44,7 +48,13 @@ export class FolderWatcher {
   async start(): Promise<void> {
     if (!this.options.useFileEvents || this.watcher) return;
     const watcher = watch(this.folder, { ignoreInitial: true, depth: 0 });
-    watcher.on('all', () => this.wake());
+    watcher.on('all', () => {
+      this.wake();
+      // chokidar drops further `change` events of a file for 50 ms after one, so a reply
+      // written right after our own write would go unseen until the next poll.
+      clearTimeout(this.trailingWake);
+      this.trailingWake = setTimeout(() => this.wake(), chokidarThrottleMs + 5);
+    });
     this.watcher = watcher;
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   }
@@ -52,6 +62,7 @@ export class FolderWatcher {
   async close(): Promise<void> {
     const watcher = this.watcher;
     this.watcher = undefined;
+    clearTimeout(this.trailingWake);
     this.wake();
     await watcher?.close();
   }

@@ -113,7 +113,11 @@ describe('npm run demo', () => {
     const data = dataDir();
     const out = path.join(workDir, 'mine.jsonl');
     await writeFile(out, 'my notes\n');
-    const run = await runCli(['demo', '--out', out], { ...process.env, CCA_DATA_DIR: data }, workDir);
+    const run = await runCli(
+      ['demo', '--out', out],
+      { ...process.env, CCA_DATA_DIR: data },
+      workDir,
+    );
     assert.equal(run.code, 2);
     assert.match(run.stderr, /already exists/);
     assert.equal(await readFile(out, 'utf8'), 'my notes\n');
