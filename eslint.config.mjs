@@ -28,6 +28,20 @@ export default tseslint.config(
     },
   },
   {
+    // The core and the command line run in plain Node.js, outside VS Code.
+    files: ['extension/core/**/*.ts', 'extension/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'vscode', message: 'extension/core and extension/cli run without VS Code.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['scripts/**/*.mjs', 'bench/**/*.mjs', '.ci/**/*.mjs'],
     languageOptions: {
       globals: {
@@ -35,6 +49,7 @@ export default tseslint.config(
         console: 'readonly',
         URL: 'readonly',
         setTimeout: 'readonly',
+        performance: 'readonly',
       },
     },
   },

@@ -16,8 +16,9 @@ export class WaitCancelledError extends Error {
   }
 }
 
-// chokidar 4 emits at most one `change` event per file in this window.
+// chokidar 4 emits at most one `change` event per file in this window, in milliseconds.
 const chokidarThrottleMs = 50;
+const burstPollMs = 5;
 
 export interface FolderWatcherOptions {
   /** Interval of the polling fallback, in milliseconds; it runs even when events arrive. */
@@ -37,7 +38,7 @@ export class FolderWatcher {
   private watcher: FSWatcher | undefined;
   private readonly wakers = new Set<() => void>();
   private generation = 0;
-  private trailingWake: NodeJS.Timeout | undefined;
+  private lastEventAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly folder: string,
@@ -49,11 +50,8 @@ export class FolderWatcher {
     if (!this.options.useFileEvents || this.watcher) return;
     const watcher = watch(this.folder, { ignoreInitial: true, depth: 0 });
     watcher.on('all', () => {
+      this.lastEventAt = Date.now();
       this.wake();
-      // chokidar drops further `change` events of a file for 50 ms after one, so a reply
-      // written right after our own write would go unseen until the next poll.
-      clearTimeout(this.trailingWake);
-      this.trailingWake = setTimeout(() => this.wake(), chokidarThrottleMs + 5);
     });
     this.watcher = watcher;
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
@@ -62,7 +60,6 @@ export class FolderWatcher {
   async close(): Promise<void> {
     const watcher = this.watcher;
     this.watcher = undefined;
-    clearTimeout(this.trailingWake);
     this.wake();
     await watcher?.close();
   }
@@ -90,8 +87,18 @@ export class FolderWatcher {
       if (remaining <= 0) throw new WaitTimeoutError(timeoutMs);
       // An event that arrived while the check ran must not be slept through.
       if (this.generation !== generationBefore) continue;
-      await this.sleep(Math.min(this.options.pollMs, remaining), signal);
+      await this.sleep(Math.min(this.nextPollMs(), remaining), signal);
     }
+  }
+
+  /**
+   * Returns how long to sleep before the next check. chokidar drops further `change` events of
+   * a file for 50 ms after one, so a reply written right after our own write sends no event:
+   * for that window after an event, the folder is polled every few milliseconds.
+   */
+  private nextPollMs(): number {
+    const sinceEvent = Date.now() - this.lastEventAt;
+    return sinceEvent <= chokidarThrottleMs + burstPollMs ? burstPollMs : this.options.pollMs;
   }
 
   private sleep(ms: number, signal?: AbortSignal): Promise<void> {

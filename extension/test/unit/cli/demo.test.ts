@@ -7,7 +7,47 @@ import { after, before, describe, test } from 'node:test';
 import { dataDir, repositoryRoot, type ExpectedTop5 } from '../data';
 
 const cli = path.join(repositoryRoot, 'out', 'cli', 'main.js');
-const model = 'mobilenet_v1_0.75_192_quant.tflite';
+const defaultModel = 'mobilenet_v1_0.75_192_quant.tflite';
+
+interface ResultRecord {
+  image: string;
+  top5: { index: number; label: string; confidence: number }[];
+  ms: number;
+  error: string | null;
+}
+
+async function readExpected(data: string): Promise<ExpectedTop5> {
+  const text = await readFile(path.join(data, 'expected', 'top5.json'), 'utf8');
+  return JSON.parse(text) as ExpectedTop5;
+}
+
+/** Checks a results file against the expected top-5: indices in order, confidences to 1e-3. */
+async function assertMatchesExpected(
+  resultsFile: string,
+  expected: ExpectedTop5[string],
+): Promise<void> {
+  const lines = (await readFile(resultsFile, 'utf8')).trim().split('\n');
+  const records = lines.map((line) => JSON.parse(line) as ResultRecord);
+  const names = Object.keys(expected);
+  assert.ok(names.length >= 10, 'expected results cover the GuaranTEE images');
+  for (const name of names) {
+    const record = records.find((r) => path.basename(r.image) === name);
+    assert.ok(record, `${name} is in ${resultsFile}`);
+    assert.equal(record.error, null, name);
+    assert.ok(record.ms > 0, name);
+    const want = expected[name] ?? [];
+    assert.deepEqual(
+      record.top5.map((p) => p.index),
+      want.map((p) => p.index),
+      `${resultsFile}: ${name}`,
+    );
+    for (const [i, prediction] of record.top5.entries()) {
+      const difference = Math.abs(prediction.confidence - (want[i]?.confidence ?? -1));
+      assert.ok(difference <= 1e-3, `${name} #${i + 1} confidence off by ${difference}`);
+      assert.equal(prediction.label, want[i]?.label, name);
+    }
+  }
+}
 
 interface Run {
   code: number | null;
@@ -40,46 +80,38 @@ after(async () => {
 describe('npm run demo', () => {
   test('classifies the sample images as expected', async () => {
     const data = dataDir();
-    const expected = JSON.parse(
-      await readFile(path.join(data, 'expected', 'top5.json'), 'utf8'),
-    ) as ExpectedTop5;
+    const expected = await readExpected(data);
     const out = path.join(workDir, 'results.jsonl');
     const env = { ...process.env, CCA_DATA_DIR: data };
     const run = await runCli(['demo', '--out', out], env, workDir);
     assert.equal(run.code, 0, run.stderr);
 
-    const lines = (await readFile(out, 'utf8')).trim().split('\n');
-    const records = lines.map(
-      (line) =>
-        JSON.parse(line) as {
-          image: string;
-          top5: { index: number; label: string; confidence: number }[];
-          ms: number;
-          error: string | null;
-        },
-    );
-    const expectedForModel = expected[model] ?? {};
-    const names = Object.keys(expectedForModel);
-    assert.ok(names.length >= 10, 'expected results cover the GuaranTEE images');
-    for (const name of names) {
-      const record = records.find((r) => path.basename(r.image) === name);
-      assert.ok(record, `${name} is in the results file`);
-      assert.equal(record.error, null);
-      assert.ok(record.ms > 0);
-      const want = expectedForModel[name] ?? [];
-      assert.deepEqual(
-        record.top5.map((p) => p.index),
-        want.map((p) => p.index),
-        name,
-      );
-      for (const [i, prediction] of record.top5.entries()) {
-        assert.ok(Math.abs(prediction.confidence - (want[i]?.confidence ?? -1)) <= 1e-3, name);
-        assert.equal(prediction.label, want[i]?.label);
-      }
-    }
+    await assertMatchesExpected(out, expected[defaultModel] ?? {});
     assert.match(run.stdout, /image1\.bmp {2}\d+ ms\n {4}1\. 0\.647\d {2}212:vizsla/);
     assert.match(run.stdout, /\d+ images, \d+ classified, 0 failed; mean \d+ ms, median \d+ ms/);
-    assert.match(run.stdout, new RegExp(`Results: ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.ok(run.stdout.includes(`Results: ${out}\n`), run.stdout);
+  });
+
+  test('every expected model through the protocol', async () => {
+    const data = dataDir();
+    const expected = await readExpected(data);
+    const env = { ...process.env, CCA_DATA_DIR: data };
+    const models = Object.keys(expected).filter((model) => model !== defaultModel);
+    assert.ok(models.length >= 3, 'expected results cover the other models');
+    for (const model of models) {
+      const images = Object.keys(expected[model] ?? {}).map((name) =>
+        path.join(data, 'images', name),
+      );
+      const out = path.join(workDir, `${model}.jsonl`);
+      const modelPath = path.join(data, 'models', model);
+      const run = await runCli(
+        ['demo', '--model', modelPath, '--out', out, ...images],
+        env,
+        workDir,
+      );
+      assert.equal(run.code, 0, `${model}: ${run.stderr}`);
+      await assertMatchesExpected(out, expected[model] ?? {});
+    }
   });
 
   test('writes results under .cca/results by default', async () => {
