@@ -1,6 +1,6 @@
 // Measures one image's time through the shared-folder protocol and the emulated realm
 // process, next to the same model's bare classification (decode, resize, Infer, top-5) and
-// Infer() alone in this process. Both are measured in one run, so the ratio holds even when
+// Infer() alone in this process. Both are measured in one run, so the ratio stays valid when
 // the machine's speed drifts. Run with `npm run bench` (it builds first).
 //
 // Environment: CCA_DATA_DIR (models/, images/, labels/), BENCH_ROUNDS (default 5),

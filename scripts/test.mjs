@@ -48,8 +48,8 @@ async function runUnitTests(files) {
   await once(reporter, 'end');
 }
 
-// Tests read models and images from the shared data folder; default to the copy beside the
-// clone so that a developer checkout works without exporting anything.
+// Tests read models and images from the data folder. Without CCA_DATA_DIR they use the copy
+// beside the clone, so a developer checkout needs no variable.
 if (!process.env.CCA_DATA_DIR) {
   const beside = path.resolve(root, '..', 'shared', 'data');
   if (existsSync(beside)) process.env.CCA_DATA_DIR = beside;

@@ -4,7 +4,7 @@ import path from 'node:path';
 /** Image file extensions the client accepts; other files in a folder are skipped. */
 export const imageExtensions = ['.bmp', '.png', '.jpg', '.jpeg'];
 
-/** Where the demo's model, labels and images come from. */
+/** The demo's model, labels and images, resolved to paths. */
 export interface DemoInputs {
   model: string;
   labels: string;
@@ -20,7 +20,7 @@ export interface InputFlags {
   images: string[];
 }
 
-/** Raised for input that is missing or unusable; the message says what to do. */
+/** Raised for missing or unusable input; the message tells the user how to fix it. */
 export class InputError extends Error {}
 
 // The realm's model and labels, as GuaranTEE's realm/ folder ships them; not committed here.
@@ -59,7 +59,9 @@ export function resolveInputs(
       `No images (${imageExtensions.join(', ')}) found in ${imageSources.join(', ')}.`,
     );
   }
-  const source = flags.model ? 'flags' : dataDir ? 'CCA_DATA_DIR' : 'repository';
+  let source: DemoInputs['source'] = 'repository';
+  if (dataDir) source = 'CCA_DATA_DIR';
+  if (flags.model) source = 'flags';
   return { model, labels, images, source };
 }
 

@@ -8,8 +8,8 @@ Commands:
   demo   classify images in the emulated realm (npm run demo -- --help for options)
 `;
 
-// The bundle is dist/cli.js and the compiled file out/cli/main.js: the repository is the
-// nearest parent folder that holds package.json.
+// The bundle is dist/cli.js and the tsc output is out/cli/main.js, so the repository root is
+// one folder up from dist/ or two folders up from out/cli/.
 function findRepositoryRoot(): string {
   const candidate = path.resolve(__dirname, '..');
   return path.basename(candidate) === 'out' ? path.resolve(candidate, '..') : candidate;

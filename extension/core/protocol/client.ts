@@ -30,7 +30,7 @@ export interface ImageResult {
 }
 
 export interface ClientOptions {
-  /** The shared folder as this (normal-world) side sees it. */
+  /** The shared folder's path in the normal world. */
   sharedDir: string;
   /** How long one image may take from query to result, in milliseconds. */
   timeoutMs?: number;
@@ -38,7 +38,7 @@ export interface ClientOptions {
   pollMs?: number;
   /** Subscribe to file events as well as polling (not useful on 9p). */
   useFileEvents?: boolean;
-  /** Maps a path in the shared folder to the path the realm sees. */
+  /** Maps a path in the shared folder to the same file's path inside the realm. */
   toRealmPath?: (localPath: string) => string;
   /** Returns a message once the realm is known to have stopped (for example its process exited). */
   realmStatus?: () => string | undefined;
@@ -53,7 +53,7 @@ export interface BatchOptions {
   onResult?: (result: ImageResult, position: number) => void | Promise<void>;
 }
 
-/** Raised for a failure that ends the batch: the realm stopped, or did not answer in time. */
+/** Raised for a failure that ends the batch: the realm stopped or timed out. */
 class BatchStoppedError extends Error {}
 
 // After the realm writes `processed`, how long its result lines may take to appear in
@@ -251,7 +251,7 @@ export class RealmClient {
       }
       if (error instanceof WaitTimeoutError) {
         throw new BatchStoppedError(
-          `no result within ${formatSeconds(this.timeoutMs)}: the realm did not answer ` +
+          `timed out after ${formatSeconds(this.timeoutMs)} without a result from the realm ` +
             `(check that the realm service runs and reads ${this.signallingFile})`,
         );
       }
@@ -262,7 +262,7 @@ export class RealmClient {
 
 function describeStop(error: unknown, image: string): string | undefined {
   if (error instanceof WaitCancelledError) return 'the batch was cancelled';
-  if (error instanceof BatchStoppedError) return `the realm stopped answering at ${image}`;
+  if (error instanceof BatchStoppedError) return `the realm stopped responding at ${image}`;
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 
-/** Who holds a shared folder: stored as JSON in the lock file. */
+/** Owner of a shared folder's lock, stored as JSON in the lock file. */
 export interface LockOwner {
   pid: number;
   hostname: string;
@@ -24,14 +24,14 @@ export class FolderLockedError extends Error {
   }
 }
 
-// A lock file that is empty or unparsable was left by a client that died while writing it;
-// it is taken over once it is this old, so that a client still writing it keeps it.
+// An empty or unparsable lock file was left by a client that died while writing it. It is
+// taken over only once it is this old, so that a client still writing it keeps it.
 const unreadableLockGraceMs = 10_000;
 
 /**
  * An exclusive claim on a shared folder, so that two normal-world clients never write
- * queries into one signalling file. Created with O_EXCL; a lock whose process no longer
- * exists on this host is taken over, and `onTakeOver` is told so it can be logged.
+ * queries into one signalling file. The file is created with O_EXCL. A lock whose process
+ * no longer exists on this host is taken over, and `onTakeOver` receives the reason to log.
  */
 export class FolderLock {
   private constructor(

@@ -50,7 +50,7 @@ export const realmLines = {
     `ERROR: input file ${imagePath} could not be decoded: ${reason}`,
 };
 
-/** What one line of output.txt means to the normal world. */
+/** Meaning of one output.txt line for the normal world. */
 export type OutputEvent =
   | { kind: 'cycle' }
   | { kind: 'query'; path: string }
@@ -90,7 +90,7 @@ export function parseOutputLine(rawLine: string): OutputEvent {
   return { kind: 'other' };
 }
 
-/** What the realm printed for one image. */
+/** The realm's output for one image. */
 export interface ImageOutput {
   /** The image path as printed by the realm. */
   path: string;

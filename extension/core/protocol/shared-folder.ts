@@ -65,9 +65,9 @@ export async function findLeftoverCopies(sharedDir: string, keep?: string): Prom
 }
 
 /**
- * Reads what was appended to a file since `offset`. Returns the new text and the next offset;
- * `truncated` is true when the file is now shorter than the offset (the realm service was
- * restarted and recreated output.txt), and the text is then read from the start.
+ * Reads the whole lines appended to a file since `offset`, and returns them with the next
+ * offset. A file now shorter than the offset was recreated (a restarted realm service truncates
+ * output.txt), so it is read from the start and `truncated` is true.
  */
 export async function readAppended(
   file: string,

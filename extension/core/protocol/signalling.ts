@@ -15,7 +15,7 @@ export interface Signalling {
   state?: SystemState;
   /** The text after `systemState: `, also for unknown states, for error messages. */
   rawState?: string;
-  /** The image path as the realm sees it; empty when the line has no value. */
+  /** The image path inside the realm; empty when the line has no value. */
   fileName?: string;
 }
 

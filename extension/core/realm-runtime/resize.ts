@@ -17,8 +17,8 @@ export type ModelInputArray = Float32Array | Uint8Array | Int8Array;
  * whole-number downscales, 2x upscales, 224 to 128), because every float32 step is then exact.
  *
  * NOTE: at other scales the realm binary's float kernel truncates some values one lower than
- * `exact` does (in the `float32` emulation, 3.7% of the uint8 inputs for the ten 224x224 sample
- * images at 192x192), so the realm's top-5 there can differ from the one computed here.
+ * `exact` does. The `float32` emulation does so for 3.7% of the uint8 inputs of the ten 224x224
+ * sample images at 192x192, so the realm's top-5 there can differ from the one computed here.
  */
 export type ResizeArithmetic = 'exact' | 'float32';
 

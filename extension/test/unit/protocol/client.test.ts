@@ -112,14 +112,14 @@ describe('RealmClient', () => {
 
     assert.equal(results[0]?.error, null);
     assert.match(results[1]?.error ?? '', /FATAL: input file .* not found/);
-    assert.match(results[2]?.error ?? '', /not sent: the realm stopped answering at .*photo 1/);
+    assert.match(results[2]?.error ?? '', /not sent: the realm stopped responding at .*photo 1/);
   });
 
   test('names the image when the realm stops answering', async () => {
     const images = await makeImages(2);
     const fake = startRealm(10, () => 'ignore');
     const results = await client({ realmStatus: fake.status, timeoutMs: 400 }).classify(images);
-    assert.match(results[0]?.error ?? '', /no result within 400 ms/);
+    assert.match(results[0]?.error ?? '', /timed out after 400 ms without a result/);
     assert.match(results[1]?.error ?? '', /not sent: .*photo 0\.bmp/);
   });
 

@@ -2,7 +2,7 @@ import { appendFile, open, readFile, writeFile } from 'node:fs/promises';
 import { parseSignalling } from '../../../core/protocol/signalling';
 import { realmLines, type Prediction } from '../../../core/protocol/output';
 
-/** How the test realm answers one image path; a string makes it print a `FATAL:` line. */
+/** Test realm behaviour per image: predictions to print, a `FATAL:` exit, or no reply. */
 export type Answer = (imagePath: string) => Prediction[] | 'fatal' | 'ignore';
 
 export interface FakeRealmOptions {
@@ -15,7 +15,7 @@ export interface FakeRealmOptions {
 
 /**
  * The realm side as the realm binary behaves: polls signalling.txt, prints the same lines to
- * output.txt, and answers by truncating the signalling file in place and writing `processed`
+ * output.txt, and replies by truncating the signalling file in place and writing `processed`
  * (not atomically). It runs in the test process; `stop()` plays a realm that dies.
  */
 export class FakeRealm {
