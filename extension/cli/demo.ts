@@ -2,11 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startEmulatedRealm } from '../core/emulated-realm/launcher';
+import { existsSync, statSync } from 'node:fs';
+import { startEmulatedRealm, type EmulatedRealm } from '../core/emulated-realm/launcher';
 import type { Logger } from '../core/log';
 import { RealmClient, type ImageResult } from '../core/protocol/client';
 import { ResultsWriter, newResultsPath } from '../core/results';
-import { resolveInputs } from './inputs';
+import { InputError, resolveInputs, type DemoInputs } from './inputs';
 import { ProgressBar, formatResult, formatSummary } from './report';
 
 export const demoHelp = `Usage: npm run demo -- [options] [image or folder ...]
@@ -31,63 +32,95 @@ Options:
   -h, --help          show this help
 `;
 
-/** Runs the demo; returns the process exit code (0 all classified, 1 some failed). */
+interface DemoOptions {
+  model?: string;
+  labels?: string;
+  images: string[];
+  out?: string;
+  shared?: string;
+  timeoutMs: number;
+  pollMs: number;
+  realmPollMs?: number;
+  help: boolean;
+}
+
+/** Exit code after Ctrl+C, as shells report a process ended by SIGINT. */
+const cancelledExitCode = 130;
+
+/** Runs the demo; returns the exit code: 0 all classified, 1 some failed, 130 cancelled. */
 export async function runDemo(argv: string[], repositoryRoot: string): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      labels: { type: 'string' },
-      out: { type: 'string' },
-      shared: { type: 'string' },
-      'timeout-ms': { type: 'string' },
-      'poll-ms': { type: 'string' },
-      'realm-poll-ms': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
+  const options = parseDemoOptions(argv);
+  if (options.help) {
     process.stdout.write(demoHelp);
     return 0;
   }
   const inputs = resolveInputs(
-    { model: values.model, labels: values.labels, images: positionals },
+    { model: options.model, labels: options.labels, images: options.images },
     process.env,
     repositoryRoot,
   );
-  const timeoutMs = parsePositive(values['timeout-ms'], '--timeout-ms') ?? 120_000;
-  const pollMs = parsePositive(values['poll-ms'], '--poll-ms') ?? 200;
-  const realmPollMs = parsePositive(values['realm-poll-ms'], '--realm-poll-ms');
+  if (options.shared !== undefined) requireFolder(options.shared);
   const writer = await ResultsWriter.create(
-    path.resolve(values.out ?? newResultsPath(process.cwd())),
+    path.resolve(options.out ?? newResultsPath(process.cwd())),
   );
 
   console.log(`Model:  ${inputs.model}\nLabels: ${inputs.labels}`);
-  console.log(`Images: ${inputs.images.length} (from ${inputs.source})\n`);
-  const sharedDir = values.shared
-    ? path.resolve(values.shared)
+  console.log(`Images: ${inputs.images.length} (${describeSource(inputs.imagesSource)})\n`);
+  const sharedDir = options.shared
+    ? path.resolve(options.shared)
     : await mkdtemp(path.join(os.tmpdir(), 'cca-shared-'));
-  const log = stderrLogger(Boolean(process.env.CCA_DEBUG));
-  const realm = startEmulatedRealm({
-    script: path.join(__dirname, 'emulated-realm.js'),
-    model: inputs.model,
-    labels: inputs.labels,
-    sharedDir,
-    pollMs: realmPollMs,
-    log,
-  });
-  const client = new RealmClient({ sharedDir, timeoutMs, pollMs, realmStatus: realm.status, log });
-  void realm.exited.then(() => client.wake());
-
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
-  const progress = new ProgressBar(process.stderr, inputs.images.length);
   let results: ImageResult[];
   try {
-    results = await client.classify(inputs.images, {
-      signal: controller.signal,
+    results = await classifyInEmulatedRealm(inputs, sharedDir, options, writer, controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    if (!options.shared) await rm(sharedDir, { recursive: true, force: true });
+  }
+
+  console.log(`\n${formatSummary(results)}`);
+  if (writer.hasResults) console.log(`Results: ${writer.file}`);
+  if (controller.signal.aborted) return cancelledExitCode;
+  return results.every((r) => !r.error) ? 0 : 1;
+}
+
+/**
+ * Takes the shared folder's lock, starts the emulated realm on the folder, and sends the
+ * images. The lock comes first, so that a busy folder is reported before a second realm
+ * starts on it.
+ */
+async function classifyInEmulatedRealm(
+  inputs: DemoInputs,
+  sharedDir: string,
+  options: DemoOptions,
+  writer: ResultsWriter,
+  signal: AbortSignal,
+): Promise<ImageResult[]> {
+  const log = stderrLogger(Boolean(process.env.CCA_DEBUG));
+  let realm: EmulatedRealm | undefined;
+  const client = new RealmClient({
+    sharedDir,
+    timeoutMs: options.timeoutMs,
+    pollMs: options.pollMs,
+    realmStatus: () => realm?.status(),
+    log,
+  });
+  await client.open();
+  const progress = new ProgressBar(process.stderr, inputs.images.length);
+  try {
+    realm = startEmulatedRealm({
+      script: path.join(__dirname, 'emulated-realm.js'),
+      model: inputs.model,
+      labels: inputs.labels,
+      sharedDir,
+      pollMs: options.realmPollMs,
+      log,
+    });
+    void realm.exited.then(() => client.wake());
+    return await client.classify(inputs.images, {
+      signal,
       onStart: (image, position) => progress.update(position, path.basename(image)),
       onResult: async (result, position) => {
         await writer.append(result);
@@ -98,21 +131,64 @@ export async function runDemo(argv: string[], repositoryRoot: string): Promise<n
     });
   } finally {
     progress.clear();
-    process.off('SIGINT', onSignal);
-    await realm.stop();
-    if (!values.shared) await rm(sharedDir, { recursive: true, force: true });
+    await realm?.stop();
+    await client.close();
   }
+}
 
-  console.log(`\n${formatSummary(results)}`);
-  console.log(`Results: ${writer.file}`);
-  return results.every((r) => !r.error) ? 0 : 1;
+function parseDemoOptions(argv: string[]): DemoOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        model: { type: 'string' },
+        labels: { type: 'string' },
+        out: { type: 'string' },
+        shared: { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        'poll-ms': { type: 'string' },
+        'realm-poll-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('. ')[0] : String(error);
+    throw new InputError(`${message}. Run npm run demo -- --help for the options.`, {
+      cause: error,
+    });
+  }
+  const { values, positionals } = parsed;
+  return {
+    model: values.model,
+    labels: values.labels,
+    images: positionals,
+    out: values.out,
+    shared: values.shared,
+    timeoutMs: parsePositive(values['timeout-ms'], '--timeout-ms') ?? 120_000,
+    pollMs: parsePositive(values['poll-ms'], '--poll-ms') ?? 200,
+    realmPollMs: parsePositive(values['realm-poll-ms'], '--realm-poll-ms'),
+    help: values.help ?? false,
+  };
+}
+
+function requireFolder(folder: string): void {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new InputError(`Shared folder not found: ${path.resolve(folder)}. Create it first.`);
+  }
+}
+
+function describeSource(source: DemoInputs['imagesSource']): string {
+  if (source === 'arguments') return 'from the command line';
+  return `from ${source}`;
 }
 
 function parsePositive(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) {
-    throw new RangeError(`${flag} must be a positive number of milliseconds, not "${value}"`);
+  if (!Number.isSafeInteger(number) || number <= 0) {
+    throw new InputError(`${flag} must be a positive whole number of milliseconds, not "${value}"`);
   }
   return number;
 }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** Image file extensions the client accepts; other files in a folder are skipped. */
@@ -9,8 +9,10 @@ export interface DemoInputs {
   model: string;
   labels: string;
   images: string[];
-  /** Describes where the defaults came from, for messages. */
-  source: 'flags' | 'CCA_DATA_DIR' | 'repository';
+  /** Origin of the model path, for messages. */
+  modelSource: InputSource;
+  /** Origin of the image list, for messages. */
+  imagesSource: InputSource;
 }
 
 export interface InputFlags {
@@ -19,6 +21,9 @@ export interface InputFlags {
   /** Image files or folders named on the command line. */
   images: string[];
 }
+
+/** Where an input came from: a flag or argument, the data folder, or this repository. */
+export type InputSource = 'arguments' | 'CCA_DATA_DIR' | 'repository';
 
 /** Raised for missing or unusable input; the message tells the user how to fix it. */
 export class InputError extends Error {}
@@ -46,30 +51,56 @@ export function resolveInputs(
   const fallback = (dataPart: string, repositoryPart: string): string =>
     dataDir ? path.join(dataDir, dataPart) : path.join(repositoryRoot, repositoryPart);
 
+  const defaultSource: InputSource = dataDir ? 'CCA_DATA_DIR' : 'repository';
+  const modelSource = flags.model ? 'arguments' : defaultSource;
+  const imagesSource = flags.images.length > 0 ? 'arguments' : defaultSource;
   const model = flags.model ?? fallback(dataDirModel, repositoryModel);
   const labels = flags.labels ?? fallback(path.join('labels', 'labels.txt'), repositoryLabels);
   const imageSources =
     flags.images.length > 0 ? flags.images : [fallback('images', repositoryImages)];
 
-  requireFile(model, 'Model', modelHint);
-  requireFile(labels, 'Labels file', modelHint);
+  requireFile(model, 'Model', hints[modelSource]);
+  requireFile(labels, 'Labels file', hints[flags.labels ? 'arguments' : defaultSource]);
+  requireTfliteModel(model);
   const images = imageSources.flatMap(listImages);
   if (images.length === 0) {
     throw new InputError(
       `No images (${imageExtensions.join(', ')}) found in ${imageSources.join(', ')}.`,
     );
   }
-  let source: DemoInputs['source'] = 'repository';
-  if (dataDir) source = 'CCA_DATA_DIR';
-  if (flags.model) source = 'flags';
-  return { model, labels, images, source };
+  return { model, labels, images, modelSource, imagesSource };
 }
 
-const modelHint =
-  'The realm classifies with MobileNet v1 (mobilenet_v1_1.0_224.tflite and labels.txt), which ' +
-  "GuaranTEE's checkout keeps in its realm/ folder and TensorFlow's hosted models offer for " +
-  'download. Copy them into realm/, pass --model FILE --labels FILE, or set CCA_DATA_DIR to a ' +
-  'folder with models/, labels/ and images/.';
+const hints: Record<InputSource, string> = {
+  arguments: 'Check the path given on the command line.',
+  CCA_DATA_DIR:
+    'CCA_DATA_DIR must name a folder with models/, labels/ and images/; pass --model FILE ' +
+    'and --labels FILE to use other files.',
+  repository:
+    'The realm classifies with MobileNet v1 (mobilenet_v1_1.0_224.tflite and labels.txt), ' +
+    "which GuaranTEE's checkout keeps in its realm/ folder. Copy both into realm/, pass " +
+    '--model FILE --labels FILE, or set CCA_DATA_DIR to a folder with models/, labels/ and ' +
+    'images/.',
+};
+
+/**
+ * Rejects a file that is not a TensorFlow Lite flatbuffer before a realm starts on it: such
+ * files carry the identifier `TFL3` at byte offset 4.
+ */
+function requireTfliteModel(model: string): void {
+  const header = Buffer.alloc(8);
+  const fd = openSync(model, 'r');
+  try {
+    readSync(fd, header, 0, 8, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (header.toString('latin1', 4, 8) !== 'TFL3') {
+    throw new InputError(
+      `Model ${model} is not a TensorFlow Lite model (no TFL3 identifier); pass a .tflite file.`,
+    );
+  }
+}
 
 function requireFile(file: string, what: string, hint: string): void {
   if (!existsSync(file)) throw new InputError(`${what} not found: ${file}\n${hint}`);

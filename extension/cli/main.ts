@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { runDemo } from './demo';
+import { FolderLockedError } from '../core/protocol/lock';
+import { ResultsFileExistsError } from '../core/results';
 import { InputError } from './inputs';
 
 const usage = `Usage: node dist/cli.js <command> [options]
@@ -39,7 +41,8 @@ main(process.argv.slice(2)).then(
     const code = (error as { code?: unknown }).code;
     const expected =
       error instanceof InputError ||
-      error instanceof RangeError ||
+      error instanceof FolderLockedError ||
+      error instanceof ResultsFileExistsError ||
       (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`Error: ${message}\n`);

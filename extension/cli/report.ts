@@ -16,14 +16,20 @@ export function formatResult(result: ImageResult): string {
 
 /** Formats the batch summary: counts, then mean and median time of the classified images. */
 export function formatSummary(results: readonly ImageResult[]): string {
-  const times = results.filter((r) => !r.error).map((r) => r.ms);
-  const failed = results.length - times.length;
-  const parts = [`${results.length} images, ${times.length} classified, ${failed} failed`];
+  const times = results.flatMap((r) => (!r.error && r.ms !== null ? [r.ms] : []));
+  const failed = results.filter((r) => r.error).length;
+  const classified = results.length - failed;
+  const parts = [`${plural(results.length, 'image')}, ${classified} classified, ${failed} failed`];
   if (times.length > 0) {
     const mean = times.reduce((sum, ms) => sum + ms, 0) / times.length;
     parts.push(`mean ${Math.round(mean)} ms, median ${Math.round(median(times))} ms per image`);
   }
   return parts.join('; ');
+}
+
+/** Formats a count with its noun: `1 image`, `2 images`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 export function median(values: readonly number[]): number {

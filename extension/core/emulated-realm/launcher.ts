@@ -31,8 +31,10 @@ export interface EmulatedRealm {
 }
 
 /**
- * Starts the emulated realm with its output redirected to output.txt in the shared folder,
- * truncating the file first, as the realm's start script does with `> output.txt 2>&1`.
+ * Starts the emulated realm with stdout and stderr redirected to output.txt in the shared
+ * folder, as the realm's start script does with `> output.txt 2>&1`. Unlike that script, it
+ * appends rather than truncates, so an earlier run's log survives; the client reads from the
+ * offset where each image's output starts.
  */
 export function startEmulatedRealm(options: EmulatedRealmOptions): EmulatedRealm {
   const log = options.log ?? silentLogger;
@@ -50,7 +52,7 @@ export function startEmulatedRealm(options: EmulatedRealmOptions): EmulatedRealm
   if (options.imageCount !== undefined) args.push('-N', String(options.imageCount));
   if (options.pollMs !== undefined) args.push('--poll-ms', String(options.pollMs));
 
-  const outputFd = openSync(path.join(options.sharedDir, outputFileName), 'w');
+  const outputFd = openSync(path.join(options.sharedDir, outputFileName), 'a');
   let child: ChildProcess;
   try {
     child = spawn(options.nodePath ?? process.execPath, args, {

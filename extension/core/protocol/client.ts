@@ -24,8 +24,8 @@ export interface ImageResult {
   /** The image path as the user gave it. */
   image: string;
   top5: Prediction[];
-  /** Time from writing the query to reading the result, in milliseconds. */
-  ms: number;
+  /** Time from writing the query to reading the result, in milliseconds; null on failure. */
+  ms: number | null;
   error: string | null;
 }
 
@@ -72,6 +72,7 @@ export class RealmClient {
   private readonly timeoutMs: number;
   private readonly log: Logger;
   private readonly watcher: FolderWatcher;
+  private lock: FolderLock | undefined;
 
   constructor(private readonly options: ClientOptions) {
     this.sharedDir = path.resolve(options.sharedDir);
@@ -96,11 +97,8 @@ export class RealmClient {
    * get an error saying so, and the finished results are kept.
    */
   async classify(images: readonly string[], batch: BatchOptions = {}): Promise<ImageResult[]> {
-    const lock = await FolderLock.acquire(path.join(this.sharedDir, lockFileName), (old, why) =>
-      this.log.warn(
-        `Taking over the shared-folder lock of process ${old?.pid ?? 'unknown'}: ${why}`,
-      ),
-    );
+    const ownsLock = this.lock === undefined;
+    await this.open();
     const results: ImageResult[] = [];
     try {
       await this.watcher.start();
@@ -110,10 +108,10 @@ export class RealmClient {
 
       for (const [position, image] of images.entries()) {
         const result: ImageResult = stopReason
-          ? { image, top5: [], ms: 0, error: `not sent: ${stopReason}` }
+          ? { image, top5: [], ms: null, error: `not sent: ${stopReason}` }
           : await this.classifyOne(image, batchId, position, batch).catch((error: unknown) => {
               stopReason = describeStop(error, image);
-              return { image, top5: [], ms: 0, error: errorMessage(error) };
+              return { image, top5: [], ms: null, error: errorMessage(error) };
             });
         results.push(result);
         if (result.error) this.log.error(`${image}: ${result.error}`);
@@ -124,8 +122,28 @@ export class RealmClient {
       return results;
     } finally {
       await this.watcher.close();
-      await lock.release();
+      if (ownsLock) await this.close();
     }
+  }
+
+  /**
+   * Takes the shared folder's lock before anything else touches the folder, such as a realm
+   * process the caller starts. A batch run without it takes and releases the lock itself.
+   */
+  async open(): Promise<void> {
+    if (this.lock) return;
+    this.lock = await FolderLock.acquire(path.join(this.sharedDir, lockFileName), (old, why) =>
+      this.log.warn(
+        `Taking over the shared-folder lock of process ${old?.pid ?? 'unknown'}: ${why}`,
+      ),
+    );
+  }
+
+  /** Releases the lock taken by `open`. */
+  async close(): Promise<void> {
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.release();
   }
 
   /** Initialises the signalling file and removes copies that earlier batches left behind. */
@@ -205,9 +223,11 @@ export class RealmClient {
     await writeSignalling(this.signallingFile, 'query', realmPath);
 
     const check = async (): Promise<ImageOutput | undefined> => {
-      // Read the output before asking whether the realm stopped, so that its last words
-      // (a FATAL line) make the error message.
+      // Order matters. The realm prints its result lines before it writes `processed`, and a
+      // realm prints FATAL before it exits: reading the state and exit status first, then the
+      // output, guarantees the output is complete for what they report.
       const stopped = this.options.realmStatus?.();
+      const state = await readSignalling(this.signallingFile);
       const appended = await readAppended(this.outputFile, offset);
       if (appended.truncated) {
         this.log.warn(`${this.outputFile} was truncated; reading it from the start`);
@@ -219,7 +239,6 @@ export class RealmClient {
       if (fatal) throw new BatchStoppedError(`the realm stopped with FATAL: ${fatal}`);
       if (stopped) throw new BatchStoppedError(stopped);
 
-      const state = await readSignalling(this.signallingFile);
       if (state?.state !== 'processed') return undefined;
       const output = collector.find(realmPath);
       processedSince ??= Date.now();

@@ -1,18 +1,14 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isMissingFileError } from '../files';
 import { decodeBmp } from '../images/bmp';
 import { ImageDecodeError } from '../images/types';
 import { TfliteClassifier } from '../realm-runtime/classifier';
 import { readLabels } from '../realm-runtime/labels';
 import type { WasmLogger } from '../realm-runtime/wasm';
 import { realmLines } from './output';
-import {
-  isMissingFileError,
-  parseSignalling,
-  writeSignalling,
-  type Signalling,
-} from './signalling';
+import { parseSignalling, writeSignalling, type Signalling } from './signalling';
 
 /** Interval of the safety poll beside file events, because an event can be missed. */
 export const SAFETY_POLL_MS = 1000;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { access, open, readdir, unlink } from 'node:fs/promises';
+import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic';
-import { isMissingFileError } from './signalling';
+import { isMissingFileError, pathExists } from '../files';
 
 // Copies the client places in the shared folder: `cca-<batch id>-<sequence>-<name>.bmp`.
 const copyPattern = /^cca-[0-9a-f]{8}-\d+-[A-Za-z0-9._-]*\.bmp$/;
@@ -35,7 +35,7 @@ export async function placeImageCopy(
   for (let attempt = 0; ; attempt += 1) {
     const suffix = attempt === 0 ? '' : `-${attempt}`;
     const copy = path.join(sharedDir, `cca-${batchId}-${sequence}-${base}${suffix}.bmp`);
-    if (!(await exists(copy))) {
+    if (!(await pathExists(copy))) {
       await writeFileAtomic(copy, bytes);
       return copy;
     }
@@ -114,14 +114,5 @@ export async function fileSize(file: string): Promise<number> {
     return (await handle.stat()).size;
   } finally {
     await handle.close();
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { isMissingFileError } from '../files';
 import { writeFileAtomic } from './atomic';
 
 /**
@@ -68,9 +69,4 @@ export async function writeSignalling(
     throw new Error(`Image path ${JSON.stringify(fileName)} contains a line break`);
   }
   await writeFileAtomic(file, formatSignalling(state, fileName));
-}
-
-/** Returns true for the error Node raises when a path does not exist. */
-export function isMissingFileError(error: unknown): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT';
 }

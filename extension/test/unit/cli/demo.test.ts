@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -131,7 +132,8 @@ describe('npm run demo', () => {
     const run = await runCli(['demo'], { ...process.env, CCA_DATA_DIR: empty }, workDir);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /Model not found: .*mobilenet_v1_0\.75_192_quant\.tflite/);
-    assert.match(run.stderr, /realm\//);
+    assert.match(run.stderr, /CCA_DATA_DIR must name a folder with models\//);
+    assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace for bad input');
   });
 
   test('reports a data folder that does not exist', async () => {
@@ -158,6 +160,81 @@ describe('npm run demo', () => {
   test('rejects an unknown option', async () => {
     const run = await runCli(['demo', '--bogus'], process.env, workDir);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /Unknown option '--bogus'/);
+    assert.match(run.stderr, /Unknown option '--bogus'\. Run npm run demo -- --help/);
+  });
+
+  test('busy shared folder is left intact', async () => {
+    const data = dataDir();
+    const shared = await mkdtemp(path.join(workDir, 'busy-'));
+    const owner = { pid: process.pid, hostname: os.hostname(), startedAt: 'earlier' };
+    await writeFile(path.join(shared, '.cca-client.lock'), JSON.stringify(owner));
+    await writeFile(path.join(shared, 'output.txt'), 'INFO: Loaded model /m.tflite\n');
+    const out = path.join(workDir, 'busy.jsonl');
+    const env = { ...process.env, CCA_DATA_DIR: data };
+    const run = await runCli(['demo', '--shared', shared, '--out', out], env, workDir);
+
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /in use by process/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace for a busy folder');
+    const output = await readFile(path.join(shared, 'output.txt'), 'utf8');
+    assert.equal(output, 'INFO: Loaded model /m.tflite\n');
+    await assert.rejects(readFile(out), /ENOENT/, 'no empty results file');
+  });
+
+  test('Ctrl+C keeps finished results', async () => {
+    const data = dataDir();
+    const images = ['image.bmp', 'image1.bmp', 'image2.bmp'].map((name) =>
+      path.join(data, 'images', name),
+    );
+    const out = path.join(workDir, 'cancelled.jsonl');
+    const args = [cli, 'demo', '--realm-poll-ms', '5000', '--out', out, ...images];
+    const child = spawn(process.execPath, args, {
+      cwd: workDir,
+      env: { ...process.env, CCA_DATA_DIR: data },
+      stdio: 'pipe',
+    });
+    let stdout = '';
+    let interrupted = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      // Interrupt once, after the first image's result is printed: a second SIGINT would
+      // end the process at once, as Node.js does by default.
+      if (!interrupted && /image\.bmp {2}\d+ ms/.test(stdout)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    const [code] = (await once(child, 'close')) as [number | null];
+
+    assert.equal(code, 130);
+    const records = (await readFile(out, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as ResultRecord);
+    assert.equal(records.length, 3);
+    assert.equal(records[0]?.error, null);
+    assert.equal(records[0]?.top5[0]?.index, 92);
+    assert.match(records[1]?.error ?? '', /cancelled/);
+    assert.match(records[2]?.error ?? '', /cancelled/);
+  });
+
+  test('reports a missing shared folder', async () => {
+    const data = dataDir();
+    const missing = path.join(workDir, 'no-shared');
+    const env = { ...process.env, CCA_DATA_DIR: data };
+    const run = await runCli(['demo', '--shared', missing], env, workDir);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /Shared folder not found: .*no-shared/);
+  });
+
+  test('labels image arguments as such', async () => {
+    const data = dataDir();
+    const image = path.join(data, 'images', 'image2.bmp');
+    const out = path.join(workDir, 'one.jsonl');
+    const env = { ...process.env, CCA_DATA_DIR: data };
+    const run = await runCli(['demo', '--out', out, image], env, workDir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Images: 1 \(from the command line\)/);
+    assert.match(run.stdout, /1 image, 1 classified, 0 failed/);
   });
 });

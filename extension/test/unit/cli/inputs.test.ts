@@ -17,7 +17,8 @@ after(async () => {
 
 async function touch(file: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, '');
+  // A .tflite file needs the flatbuffer identifier that resolveInputs checks.
+  await writeFile(file, file.endsWith('.tflite') ? '\0\0\0\0TFL3' : '');
 }
 
 describe('resolveInputs', () => {
@@ -29,7 +30,8 @@ describe('resolveInputs', () => {
     await touch(path.join(repo, 'normal_world', 'input_data', 'a.PNG'));
     await touch(path.join(repo, 'normal_world', 'input_data', 'notes.txt'));
     const inputs = resolveInputs({ images: [] }, {}, repo);
-    assert.equal(inputs.source, 'repository');
+    assert.equal(inputs.modelSource, 'repository');
+    assert.equal(inputs.imagesSource, 'repository');
     assert.equal(inputs.model, path.join(repo, 'realm', 'mobilenet_v1_1.0_224.tflite'));
     assert.deepEqual(
       inputs.images.map((i) => path.basename(i)),
@@ -44,7 +46,8 @@ describe('resolveInputs', () => {
     await touch(path.join(data, 'images', 'image10.bmp'));
     await touch(path.join(data, 'images', 'image2.bmp'));
     const inputs = resolveInputs({ images: [] }, { CCA_DATA_DIR: data }, root);
-    assert.equal(inputs.source, 'CCA_DATA_DIR');
+    assert.equal(inputs.modelSource, 'CCA_DATA_DIR');
+    assert.equal(inputs.imagesSource, 'CCA_DATA_DIR');
     assert.equal(inputs.labels, path.join(data, 'labels', 'labels.txt'));
     assert.deepEqual(
       inputs.images.map((i) => path.basename(i)),
@@ -60,6 +63,8 @@ describe('resolveInputs', () => {
     await touch(image);
     const inputs = resolveInputs({ model, images: [image] }, { CCA_DATA_DIR: data }, root);
     assert.equal(inputs.model, model);
+    assert.equal(inputs.modelSource, 'arguments');
+    assert.equal(inputs.imagesSource, 'arguments');
     assert.equal(inputs.labels, path.join(data, 'labels', 'labels.txt'));
     assert.deepEqual(inputs.images, [image]);
   });
@@ -72,6 +77,25 @@ describe('resolveInputs', () => {
         error instanceof InputError &&
         error.message.includes(path.join(repo, 'realm', 'mobilenet_v1_1.0_224.tflite')) &&
         error.message.includes('GuaranTEE'),
+    );
+  });
+
+  test('image arguments with the data folder model', async () => {
+    const data = path.join(root, 'data');
+    const image = path.join(root, 'two.png');
+    await touch(image);
+    const inputs = resolveInputs({ images: [image] }, { CCA_DATA_DIR: data }, root);
+    assert.equal(inputs.modelSource, 'CCA_DATA_DIR');
+    assert.equal(inputs.imagesSource, 'arguments');
+  });
+
+  test('rejects a model without TFL3', async () => {
+    const data = path.join(root, 'data');
+    const notModel = path.join(root, 'labels-as-model.tflite.txt');
+    await writeFile(notModel, '0:background\n1:tench\n');
+    assert.throws(
+      () => resolveInputs({ model: notModel, images: [] }, { CCA_DATA_DIR: data }, root),
+      /is not a TensorFlow Lite model/,
     );
   });
 
