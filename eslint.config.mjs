@@ -42,6 +42,14 @@ export default tseslint.config(
     },
   },
   {
+    // Scripts of webviews run in the browser.
+    files: ['media/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { acquireVsCodeApi: 'readonly', document: 'readonly' },
+    },
+  },
+  {
     files: ['scripts/**/*.mjs', 'bench/**/*.mjs', '.ci/**/*.mjs'],
     languageOptions: {
       globals: {

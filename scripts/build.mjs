@@ -14,7 +14,10 @@ await build({
   entryPoints: {
     cli: path.join(root, 'extension/cli/main.ts'),
     'emulated-realm': path.join(root, 'extension/cli/emulated-realm.ts'),
+    extension: path.join(root, 'extension/vscode/extension.ts'),
   },
+  // VS Code provides this module to the extension host at run time.
+  external: ['vscode'],
   outdir: dist,
   bundle: true,
   platform: 'node',

@@ -1,8 +1,7 @@
-import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-
-/** Image file extensions the client accepts; other files in a folder are skipped. */
-export const imageExtensions = ['.bmp', '.png', '.jpg', '.jpeg'];
+import { ImageSourceNotFoundError, imageExtensions, listImages } from '../core/image-files';
+import { checkTfliteModelFile } from '../core/realm-runtime/model-file';
 
 /** The demo's model, labels and images, resolved to paths. */
 export interface DemoInputs {
@@ -62,7 +61,7 @@ export function resolveInputs(
   requireFile(model, 'Model', hints[modelSource]);
   requireFile(labels, 'Labels file', hints[flags.labels ? 'arguments' : defaultSource]);
   requireTfliteModel(model);
-  const images = imageSources.flatMap(listImages);
+  const images = imageSources.flatMap(listImagesOf);
   if (images.length === 0) {
     throw new InputError(
       `No images (${imageExtensions.join(', ')}) found in ${imageSources.join(', ')}.`,
@@ -83,23 +82,9 @@ const hints: Record<InputSource, string> = {
     'images/.',
 };
 
-/**
- * Rejects a file that is not a TensorFlow Lite flatbuffer before a realm starts on it: such
- * files carry the identifier `TFL3` at byte offset 4.
- */
 function requireTfliteModel(model: string): void {
-  const header = Buffer.alloc(8);
-  const fd = openSync(model, 'r');
-  try {
-    readSync(fd, header, 0, 8, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (header.toString('latin1', 4, 8) !== 'TFL3') {
-    throw new InputError(
-      `Model ${model} is not a TensorFlow Lite model (no TFL3 identifier); pass a .tflite file.`,
-    );
-  }
+  const problem = checkTfliteModelFile(model);
+  if (problem) throw new InputError(problem);
 }
 
 function requireFile(file: string, what: string, hint: string): void {
@@ -108,11 +93,11 @@ function requireFile(file: string, what: string, hint: string): void {
 }
 
 /** Lists the images a command-line argument names: the file itself, or a folder's images. */
-function listImages(source: string): string[] {
-  if (!existsSync(source)) throw new InputError(`Image or folder not found: ${source}`);
-  if (!statSync(source).isDirectory()) return [path.resolve(source)];
-  return readdirSync(source)
-    .filter((name) => imageExtensions.includes(path.extname(name).toLowerCase()))
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
-    .map((name) => path.resolve(source, name));
+function listImagesOf(source: string): string[] {
+  try {
+    return listImages(source);
+  } catch (error) {
+    if (error instanceof ImageSourceNotFoundError) throw new InputError(error.message);
+    throw error;
+  }
 }

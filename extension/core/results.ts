@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathExists } from './files';
+import { isMissingFileError, pathExists } from './files';
 import type { ImageResult } from './protocol/client';
+import type { Prediction } from './protocol/output';
 
 /** Folder of the results files, relative to the workspace or current folder. */
 export const resultsFolder = path.join('.cca', 'results');
@@ -61,4 +62,84 @@ export class ResultsFileExistsError extends Error {
     super(`Results file ${file} already exists; choose another path or remove it`, options);
     this.name = 'ResultsFileExistsError';
   }
+}
+
+/** A results file's records, and how many of its lines could not be read. */
+export interface StoredRun {
+  file: string;
+  results: ImageResult[];
+  /** Lines that are not a valid result record (a torn last line, or an edited file). */
+  invalidLines: number;
+}
+
+/** Reads a JSON Lines results file, skipping lines that are not a valid record. */
+export async function readResultsFile(file: string): Promise<StoredRun> {
+  const text = await readFile(file, 'utf8');
+  const results: ImageResult[] = [];
+  let invalidLines = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const record = parseRecord(line);
+    if (record) results.push(record);
+    else invalidLines += 1;
+  }
+  return { file, results, invalidLines };
+}
+
+/** Lists the results files under `.cca/results/` in `baseDir`, newest first by name. */
+export async function listResultsFiles(baseDir: string): Promise<string[]> {
+  const folder = path.join(baseDir, resultsFolder);
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch (error) {
+    if (isMissingFileError(error)) return [];
+    throw error;
+  }
+  return names
+    .filter((name) => name.endsWith('.jsonl'))
+    .sort()
+    .reverse()
+    .map((name) => path.join(folder, name));
+}
+
+function parseRecord(line: string): ImageResult | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  const top5 = Array.isArray(record.top5) ? record.top5.filter(isPrediction) : undefined;
+  if (typeof record.image !== 'string' || !top5) return undefined;
+  return {
+    image: record.image,
+    top5,
+    ms: typeof record.ms === 'number' ? record.ms : null,
+    error: typeof record.error === 'string' ? record.error : null,
+  };
+}
+
+function isPrediction(value: unknown): value is Prediction {
+  if (typeof value !== 'object' || value === null) return false;
+  const p = value as Record<string, unknown>;
+  return (
+    typeof p.index === 'number' && typeof p.label === 'string' && typeof p.confidence === 'number'
+  );
+}
+
+/**
+ * Returns where the thumbnail of a run's image is kept: `.cca/thumbnails/<run>/<position>.png`
+ * beside `.cca/results/<run>.jsonl`.
+ */
+export function thumbnailPath(resultsFile: string, position: number): string {
+  const ccaFolder = path.dirname(path.dirname(resultsFile));
+  return path.join(
+    ccaFolder,
+    'thumbnails',
+    path.basename(resultsFile, '.jsonl'),
+    `${position}.png`,
+  );
 }

@@ -1,0 +1,38 @@
+import * as vscode from 'vscode';
+import type { EmulatedRealm } from '../core/emulated-realm/launcher';
+import type { InferenceContext } from './inference/batch';
+import { registerInferenceCommands } from './inference/commands';
+import { ResultsPanel, resultsViewType } from './inference/results-panel';
+
+const realms = new Set<EmulatedRealm>();
+
+/** Wires the features into VS Code; called on the first use of a command or view. */
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('CCA Realm Studio', { log: true });
+  const baseDir = (): string =>
+    vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? context.globalStorageUri.fsPath;
+  const panel = new ResultsPanel(context.extensionUri, baseDir, log);
+  const inference: InferenceContext = {
+    extensionUri: context.extensionUri,
+    log,
+    panel,
+    baseDir,
+    realms,
+  };
+
+  context.subscriptions.push(
+    log,
+    vscode.window.registerWebviewPanelSerializer(resultsViewType, panel),
+    ...registerInferenceCommands(inference),
+    { dispose: () => panel.dispose() },
+  );
+  log.info(
+    `Activated in ${vscode.env.appName} ${vscode.version} (${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'})`,
+  );
+}
+
+/** Stops every realm process still running, so none outlives the extension host. */
+export async function deactivate(): Promise<void> {
+  await Promise.all([...realms].map((realm) => realm.stop()));
+  realms.clear();
+}
