@@ -1,17 +1,18 @@
-// Runs every check of `npm test` in order and ends with one line `N passed, N failed`:
-// formatting, ESLint, the TypeScript compile, the bundle, then the unit tests with Node's
-// built-in runner. Each static check counts as one test.
-import { spawnSync } from 'node:child_process';
+// Runs every check of `npm test` in order and ends with one line `N passed, N failed`.
+// The checks are formatting, ESLint, the TypeScript compile, the bundle and the unit tests with
+// Node's built-in runner. Then come the VS Code tests in code-server (scripts/vscode-test/):
+// setup, integration and end to end. Each static check and the setup count as one test.
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { run } from 'node:test';
-import { spec } from 'node:test/reporters';
+import { runNodeTests } from './node-tests.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 let passed = 0;
 let failed = 0;
+let interrupted; // the signal that stopped a VS Code test runner
 
 function check(title, command, args) {
   console.log(`\n== ${title}`);
@@ -35,17 +36,49 @@ function findTests(dir) {
 
 async function runUnitTests(files) {
   console.log(`\n== unit tests (${files.length} files)`);
-  const stream = run({ files, concurrency: 2, timeout: 10 * 60_000 });
-  stream.on('test:pass', (event) => {
-    if (event.details?.type !== 'suite') passed += 1;
+  const counts = await runNodeTests(files, { concurrency: 2, timeout: 10 * 60_000 });
+  passed += counts.passed;
+  failed += counts.failed;
+}
+
+/**
+ * Runs a Node script whose last output line is `N passed, N failed`, shows its output, and
+ * returns those counts.
+ */
+async function runCountedScript(title, script) {
+  console.log(`\n== ${title}`);
+  const child = spawn(process.execPath, [script], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  stream.on('test:fail', (event) => {
-    if (event.details?.type !== 'suite') failed += 1;
+  let counts;
+  let pending = '';
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop();
+    for (const line of lines) {
+      const match = /^(\d+) passed, (\d+) failed$/.exec(line.trim());
+      if (match) counts = { passed: Number(match[1]), failed: Number(match[2]) };
+    }
   });
-  // Wait for the reporter, not the event stream, so that the summary line comes last.
-  const reporter = stream.compose(spec);
-  reporter.pipe(process.stdout, { end: false });
-  await once(reporter, 'end');
+  // On Ctrl+C or SIGTERM the runner stops code-server and removes its folders before it exits,
+  // so this process waits for it instead of dying first and breaking the runner's stdout.
+  const forward = (received) => {
+    interrupted = received;
+    child.kill(received);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const [code, signal] = await once(child, 'close');
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
+  if (!counts) {
+    console.log(`FAILED: ${title} printed no count line (exit ${code ?? signal})`);
+    return { passed: 0, failed: 1 };
+  }
+  if (code !== 0 && counts.failed === 0) return { ...counts, failed: 1 };
+  return counts;
 }
 
 // Tests read models and images from the data folder. Without CCA_DATA_DIR they use the copy
@@ -59,7 +92,34 @@ check('format (prettier --check)', bin('prettier'), ['--check', '--log-level', '
 check('lint (eslint)', bin('eslint'), ['--max-warnings', '0', '.']);
 const compiled = check('compile (tsc)', bin('tsc'), ['-p', 'tsconfig.json']);
 check('bundle (esbuild)', process.execPath, ['scripts/build.mjs', '--quiet']);
-if (compiled) await runUnitTests(findTests(path.join(root, 'out', 'test')));
+if (compiled) await runUnitTests(findTests(path.join(root, 'out', 'test', 'unit')));
 
+// The VS Code runners run in their own processes and end with their own count line, which is
+// added here. A runner that stops without that line counts as one failure.
+const runners = [
+  ['integration tests (VS Code extension host)', 'scripts/vscode-test/integration.mjs'],
+  ['end-to-end tests (VS Code workbench)', 'scripts/vscode-test/e2e.mjs'],
+];
+const setUp = check('setup of the VS Code tests', process.execPath, [
+  'scripts/vscode-test/setup.mjs',
+]);
+for (const [title, script] of runners) {
+  if (interrupted) break;
+  if (!compiled || !setUp) {
+    console.log(
+      `\nFAILED: ${title}: not run, because ${compiled ? 'the setup' : 'the compile'} failed`,
+    );
+    failed += 1;
+    continue;
+  }
+  const counts = await runCountedScript(title, script);
+  passed += counts.passed;
+  failed += counts.failed;
+}
+
+if (interrupted) {
+  console.log(`\n${interrupted}: stopped before the last tests`);
+  failed += 1;
+}
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exitCode = failed === 0 ? 0 : 1;

@@ -23,6 +23,7 @@ Options (the short forms are the realm binary's):
 Options of the emulated realm:
   --poll-ms MS             poll the signalling file every MS milliseconds instead of waiting
                            on file events (5000 reproduces the realm binary's cadence)
+  --parent-pid PID         stop (exit code 0) once process PID has ended, checked every second
   -h, --help               show this help
 
 Exit codes: 0 done or stopped by a signal; 1 a missing image, model, labels file or shared
@@ -38,6 +39,8 @@ export interface RealmArguments {
   xnnpack: boolean;
   threads: number;
   pollMs?: number;
+  /** Process whose end stops the realm, so a killed client leaves no realm behind. */
+  parentPid?: number;
 }
 
 export type RealmCommand = { kind: 'help' } | { kind: 'run'; options: RealmArguments };
@@ -66,6 +69,7 @@ export function parseRealmArguments(argv: readonly string[]): RealmCommand {
         xnnpack: { type: 'string', short: 'x' },
         threads: { type: 'string', short: 't' },
         'poll-ms': { type: 'string' },
+        'parent-pid': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -85,6 +89,8 @@ export function parseRealmArguments(argv: readonly string[]): RealmCommand {
   if (imageCount !== undefined) options.imageCount = imageCount;
   const pollMs = parsePositiveInteger(values['poll-ms'], '--poll-ms');
   if (pollMs !== undefined) options.pollMs = pollMs;
+  const parentPid = parsePositiveInteger(values['parent-pid'], '--parent-pid');
+  if (parentPid !== undefined) options.parentPid = parentPid;
   return { kind: 'run', options };
 }
 
@@ -138,9 +144,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const stop = (): void => controller.abort();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  const { parentPid, ...loopOptions } = command.options;
+  const parentCheck = parentPid === undefined ? undefined : watchParent(parentPid, stop);
   try {
     return await runRealmLoop({
-      ...command.options,
+      ...loopOptions,
       output: process.stdout,
       signal: controller.signal,
     });
@@ -151,9 +159,26 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`FATAL: ${message}\n`);
     return 1;
   } finally {
+    clearInterval(parentCheck);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+/** Calls `onGone` once process `pid` has ended (its client was killed without cleanup). */
+function watchParent(pid: number, onGone: () => void): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') return;
+      process.stderr.write(`INFO: parent process ${pid} ended; stopping\n`);
+      clearInterval(timer);
+      onGone();
+    }
+  }, 1000);
+  timer.unref();
+  return timer;
 }
 
 // Run only as the process entry (dist/emulated-realm.js or out/cli/emulated-realm.js), not when

@@ -4,7 +4,7 @@ import { resolveSettingPath } from '../core/setting-paths';
 /** Section of every setting of the inference feature. */
 export const inferenceSection = 'ccaRealmStudio.inference';
 
-/** Where the realm side of the protocol runs; only the emulated realm exists so far. */
+/** Backend that runs the realm side of the protocol; only the emulated realm exists so far. */
 export type InferenceBackend = 'emulated';
 
 /** The inference settings, read once per run, with paths resolved. */

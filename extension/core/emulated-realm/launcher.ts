@@ -14,7 +14,10 @@ export interface EmulatedRealmOptions {
   imageCount?: number;
   /** Poll the signalling file at this interval instead of waiting on file events. */
   pollMs?: number;
-  /** The Node.js binary; VS Code's Electron needs ELECTRON_RUN_AS_NODE, which is set here. */
+  /**
+   * The Node.js binary; VS Code's Electron needs ELECTRON_RUN_AS_NODE, which is set here.
+   * NOTE: tested with Node.js (code-server's extension host), not with desktop Electron.
+   */
   nodePath?: string;
   log?: Logger;
 }
@@ -51,6 +54,8 @@ export function startEmulatedRealm(options: EmulatedRealmOptions): EmulatedRealm
   ];
   if (options.imageCount !== undefined) args.push('-N', String(options.imageCount));
   if (options.pollMs !== undefined) args.push('--poll-ms', String(options.pollMs));
+  // A client killed without cleanup must not leave its realm running.
+  args.push('--parent-pid', String(process.pid));
 
   const outputFd = openSync(path.join(options.sharedDir, outputFileName), 'a');
   let child: ChildProcess;

@@ -10,7 +10,7 @@ import { ResultsWriter, newResultsPath, thumbnailPath } from '../../core/results
 import { inferenceSection, readInferenceSettings, type InferenceSettings } from '../settings';
 import { ensureThumbnail, type ResultsPanel } from './results-panel';
 
-/** What a classify command did, returned to its caller (tests use it). */
+/** Outcome of a classify command, returned to its caller (tests use it). */
 export type BatchOutcome =
   | { kind: 'done'; resultsFile: string; results: ImageResult[]; cancelled: boolean }
   | { kind: 'rejected'; message: string };
@@ -27,6 +27,14 @@ export interface InferenceContext {
 }
 
 let batchRunning = false;
+let runningBatch: AbortController | undefined;
+
+/** Cancels the running batch, as its notification's Cancel button does; returns false if none. */
+export function cancelBatch(): boolean {
+  if (!runningBatch) return false;
+  runningBatch.abort();
+  return true;
+}
 
 /**
  * Classifies images in the emulated realm with a progress notification that can cancel. Each
@@ -74,6 +82,7 @@ async function runBatch(
   await context.panel.startLive(writer.file);
 
   const controller = new AbortController();
+  runningBatch = controller;
   let results: ImageResult[];
   try {
     results = await vscode.window.withProgress(
@@ -99,6 +108,7 @@ async function runBatch(
       },
     );
   } finally {
+    runningBatch = undefined;
     if (!settings.sharedFolder) await rm(sharedDir, { recursive: true, force: true });
     await context.panel.endLive();
   }

@@ -1,12 +1,13 @@
 import { statSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { imageExtensions, isImageFile, listImages } from '../../core/image-files';
-import { classifyImages, type BatchOutcome, type InferenceContext } from './batch';
+import { cancelBatch, classifyImages, type BatchOutcome, type InferenceContext } from './batch';
 
 export const commandIds = {
   classifyImages: 'ccaRealmStudio.classifyImages',
   classifyInRealm: 'ccaRealmStudio.classifyInRealm',
   showResults: 'ccaRealmStudio.showResults',
+  cancelClassification: 'ccaRealmStudio.cancelClassification',
 } as const;
 
 /** Registers the inference commands. */
@@ -27,10 +28,13 @@ export function registerInferenceCommands(context: InferenceContext): vscode.Dis
       },
     ),
     vscode.commands.registerCommand(commandIds.showResults, () => context.panel.show()),
+    vscode.commands.registerCommand(commandIds.cancelClassification, () => {
+      if (!cancelBatch()) void vscode.window.showInformationMessage('No batch is running.');
+    }),
   ];
 }
 
-/** The Explorer passes the clicked item and, with a multi-selection, every selected item. */
+/** Returns the Explorer's selection: every selected item, or the clicked one alone. */
 function selection(uri?: vscode.Uri, uris?: vscode.Uri[]): vscode.Uri[] | undefined {
   if (Array.isArray(uris) && uris.length > 0) return uris;
   if (uri instanceof vscode.Uri) return [uri];

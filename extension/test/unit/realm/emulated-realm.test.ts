@@ -252,6 +252,21 @@ describe('emulated realm process', () => {
     assert.deepEqual(await realm.exit, { code: 0, signal: null });
   });
 
+  test('stops when its parent process ends', async () => {
+    const parent = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], {
+      stdio: 'ignore',
+    });
+    started.add(parent);
+    const realm = startRealm(['--parent-pid', String(parent.pid)]);
+    await waitFor('the first waiting line', async () =>
+      (await outputLines()).includes(realmLines.waitingForQuery()) ? true : undefined,
+    );
+    parent.kill('SIGKILL');
+    started.delete(parent);
+    assert.deepEqual(await realm.exit, { code: 0, signal: null });
+    assert.ok((await outputLines()).includes(`INFO: parent process ${parent.pid} ended; stopping`));
+  });
+
   test('missing model prints FATAL, exits 1', async () => {
     const realm = startRealm(['-m', path.join(shared, 'absent.tflite')]);
     assert.deepEqual(await realm.exit, { code: 1, signal: null });
