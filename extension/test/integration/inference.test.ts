@@ -117,6 +117,30 @@ describe('Classify in Realm', function (this: Mocha.Suite) {
     assert.equal(readdirSync(thumbnails).length, 10, 'a thumbnail per image');
   });
 
+  it('classifies every image in a folder', async () => {
+    const folder = vscode.Uri.file(path.join(workspaceFolder(), 'images'));
+    const images = readdirSync(folder.fsPath).filter((name) => /\.(bmp|png|jpe?g)$/i.test(name));
+    const outcome = await classify([folder]);
+    assert.ok(outcome?.kind === 'done', JSON.stringify(outcome));
+    assert.equal(outcome.results.length, images.length);
+    assert.deepEqual(
+      outcome.results.filter((r) => r.error !== null),
+      [],
+    );
+  });
+
+  it('skips files that are not images', async () => {
+    const settingsFile = vscode.Uri.file(path.join(workspaceFolder(), '.vscode', 'settings.json'));
+    const [image] = sampleImages();
+    assert.ok(image);
+    const outcome = await classify([image, settingsFile]);
+    assert.ok(outcome?.kind === 'done', JSON.stringify(outcome));
+    assert.deepEqual(
+      outcome.results.map((r) => path.basename(r.image)),
+      [path.basename(image.fsPath)],
+    );
+  });
+
   it('opens the results view', async () => {
     await vscode.commands.executeCommand('ccaRealmStudio.showResults');
     const labels = vscode.window.tabGroups.all.flatMap((group) => group.tabs.map((t) => t.label));
