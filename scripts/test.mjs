@@ -1,7 +1,8 @@
 // Runs every check of `npm test` in order and ends with one line `N passed, N failed`.
-// The checks are formatting, ESLint, the TypeScript compile, the bundle and the unit tests with
-// Node's built-in runner. Then come the VS Code tests in code-server (scripts/vscode-test/):
-// setup, integration and end to end. Each static check and the setup count as one test.
+// The checks are formatting, ESLint, the TypeScript compile, the bundle, the setup of the test
+// peers, and the unit and peer tests with Node's built-in runner. Then come the VS Code tests in
+// code-server (scripts/vscode-test/): setup, integration and end to end. Each static check and
+// each setup count as one test.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
@@ -92,7 +93,16 @@ check('format (prettier --check)', bin('prettier'), ['--check', '--log-level', '
 check('lint (eslint)', bin('eslint'), ['--max-warnings', '0', '.']);
 const compiled = check('compile (tsc)', bin('tsc'), ['-p', 'tsconfig.json']);
 check('bundle (esbuild)', process.execPath, ['scripts/build.mjs', '--quiet']);
-if (compiled) await runUnitTests(findTests(path.join(root, 'out', 'test', 'unit')));
+// The test peers (a QEMU board and telnet servers, scripts/test-peers/) are set up before the
+// unit tests, because the tests in out/test/peers/ run with them.
+check('setup of the test peers', process.execPath, ['scripts/test-peers/setup.mjs']);
+if (compiled) {
+  const testDir = path.join(root, 'out', 'test');
+  await runUnitTests([
+    ...findTests(path.join(testDir, 'unit')),
+    ...findTests(path.join(testDir, 'peers')),
+  ]);
+}
 
 // The VS Code runners run in their own processes and end with their own count line, which is
 // added here. A runner that stops without that line counts as one failure.

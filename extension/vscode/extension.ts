@@ -1,6 +1,10 @@
 import * as vscode from 'vscode';
 import type { EmulatedRealm } from '../core/emulated-realm/launcher';
 import type { InferenceContext } from './inference/batch';
+import { registerConsoleCommands } from './consoles/commands';
+import { ConsoleLinkProvider } from './consoles/links';
+import { ConsoleManager } from './consoles/manager';
+import { ConsoleTaskProvider, consoleTaskType } from './consoles/tasks';
 import { registerInferenceCommands } from './inference/commands';
 import { ResultsPanel, resultsViewType } from './inference/results-panel';
 
@@ -20,8 +24,18 @@ export function activate(context: vscode.ExtensionContext): void {
     realms,
   };
 
+  const consoles = new ConsoleManager(context.secrets, log);
+  const consoleTasks = new ConsoleTaskProvider(consoles);
+  const isConsole = (terminal: vscode.Terminal): boolean =>
+    /^terminal_\d \(|^console /.test(terminal.name) ||
+    consoles.defaultTargets().some((target) => terminal.name.includes(target.label));
+
   context.subscriptions.push(
     log,
+    consoles,
+    vscode.tasks.registerTaskProvider(consoleTaskType, consoleTasks),
+    vscode.window.registerTerminalLinkProvider(new ConsoleLinkProvider(isConsole)),
+    ...registerConsoleCommands(consoles, consoleTasks, context.secrets),
     vscode.window.registerWebviewPanelSerializer(resultsViewType, panel),
     ...registerInferenceCommands(inference),
     { dispose: () => panel.dispose() },

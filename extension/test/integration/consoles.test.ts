@@ -1,0 +1,116 @@
+/// <reference types="mocha" />
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import type { QemuBoard, QemuBoardOptions } from '../../../scripts/test-peers/qemu-board.mjs' with {
+  'resolution-mode': 'import',
+};
+
+/** The part of scripts/test-peers/qemu-board.mjs these tests use. */
+interface BoardPeers {
+  freePorts(count: number): Promise<number[]>;
+  startQemuBoard(options: QemuBoardOptions): Promise<QemuBoard>;
+}
+
+// The compiled test is out/test/integration/; the repository is three folders up.
+const repositoryRoot = path.resolve(__dirname, '..', '..', '..');
+
+function workspaceFolder(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  assert.ok(folder, 'the test workspace is open');
+  return folder;
+}
+
+function waitFor(uart: string, pattern: string, timeoutMs: number, includeRecent: boolean) {
+  return vscode.commands.executeCommand<string>(
+    'ccaRealmStudio.consoles.waitFor',
+    uart,
+    pattern,
+    timeoutMs,
+    includeRecent,
+  );
+}
+
+function output(uart: string): Thenable<string | undefined> {
+  return vscode.commands.executeCommand<string | undefined>('ccaRealmStudio.consoles.output', uart);
+}
+
+describe('FVP consoles on the QEMU board', function (this: Mocha.Suite) {
+  this.timeout(180_000);
+  let board: QemuBoard | undefined;
+
+  before(async () => {
+    const peers = (await import(
+      path.join(repositoryRoot, 'scripts', 'test-peers', 'qemu-board.mjs')
+    )) as BoardPeers;
+    const ports = await peers.freePorts(4);
+    // The guest waits for the first console, so the whole boot log reaches it, as on an FVP
+    // whose consoles connect when its ports open.
+    board = await peers.startQemuBoard({ ports, waitForClient: true });
+    const config = vscode.workspace.getConfiguration('ccaRealmStudio.consoles');
+    await config.update('ports', ports, vscode.ConfigurationTarget.Workspace);
+  });
+
+  after(async () => {
+    for (const terminal of vscode.window.terminals) terminal.dispose();
+    await board?.stop();
+  });
+
+  it('lists a task per UART', async () => {
+    const tasks = await vscode.tasks.fetchTasks({ type: 'cca-console' });
+    const names = tasks.map((task) => task.name).sort();
+    assert.deepEqual(names, [
+      'terminal_0 (TF-A and normal world)',
+      'terminal_1 (UART 1)',
+      'terminal_2 (UART 2)',
+      'terminal_3 (RMM)',
+    ]);
+  });
+
+  it('shows the boot log and logs every byte', async () => {
+    await vscode.commands.executeCommand('ccaRealmStudio.openConsoles');
+    await waitFor('terminal_0', 'login: *$', 120_000, true);
+    const received = (await output('terminal_0')) ?? '';
+    assert.match(received, /Booting Linux on physical CPU/);
+    assert.match(received, /Linux version/);
+
+    const logFile = path.join(workspaceFolder(), '.cca', 'consoles', 'terminal_0.log');
+    assert.equal(readFileSync(logFile, 'utf8'), received, 'the log has what the terminal got');
+    const terminalNames = vscode.window.terminals.map((terminal) => terminal.name);
+    assert.ok(
+      terminalNames.some((name) => name.includes('terminal_0')),
+      terminalNames.join(', '),
+    );
+  });
+
+  it('logs in and runs a command', async () => {
+    await vscode.commands.executeCommand('ccaRealmStudio.consoles.sendLine', 'terminal_0', 'root');
+    await waitFor('terminal_0', '[Pp]assword: *$', 30_000, true);
+    await vscode.commands.executeCommand('ccaRealmStudio.consoles.sendLine', 'terminal_0', 'root');
+    await waitFor('terminal_0', '# *$', 30_000, false);
+    await vscode.commands.executeCommand(
+      'ccaRealmStudio.consoles.sendLine',
+      'terminal_0',
+      'uname -m',
+    );
+    const reply = await waitFor('terminal_0', 'aarch64', 30_000, false);
+    assert.equal(reply, 'aarch64');
+  });
+
+  it('the other UARTs answer too', async () => {
+    for (const uart of ['terminal_1', 'terminal_2', 'terminal_3']) {
+      await vscode.commands.executeCommand('ccaRealmStudio.consoles.sendLine', uart, '');
+      await waitFor(uart, 'login: *$', 60_000, true);
+    }
+  });
+
+  it('reconnects after the board restarts', async () => {
+    assert.ok(board);
+    await board.restart();
+    // The guest boots again only once the console has reconnected to the first port.
+    const banner = await waitFor('terminal_0', 'Booting Linux on physical CPU', 120_000, false);
+    assert.match(banner, /Booting Linux/);
+    await waitFor('terminal_0', 'login: *$', 120_000, false);
+  });
+});

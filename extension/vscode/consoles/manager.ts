@@ -1,0 +1,213 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { readAppended } from '../../core/protocol/shared-folder';
+import { FvpPortMap } from '../../core/telnet/fvp-ports';
+import { TelnetConsole, type ConsoleState } from '../../core/telnet/console';
+import { readConsoleSettings, uartRoles, uarts, type ConsoleSettings, type Uart } from './settings';
+
+/** Key of the normal-world password in VS Code's SecretStorage. */
+export const passwordSecretKey = 'ccaRealmStudio.consoles.password';
+
+// Output kept per console for terminals that open later, in characters (about 2 MB of text).
+const scrollbackLimit = 2_000_000;
+
+/** What a console task names: a UART of the FVP, or any telnet endpoint from tasks.json. */
+export interface ConsoleTarget {
+  /** Unique key: the UART name, or `host:port` for a custom endpoint. */
+  key: string;
+  label: string;
+  host: string;
+  /** A fixed port, or undefined to use the discovered or configured port of `uart`. */
+  port?: number;
+  uart?: Uart;
+  logFile: string;
+  /** A UART file the FVP writes (its `out_file` parameter): its earlier part is shown first. */
+  uartFile?: string;
+  autoLogin: boolean;
+}
+
+/** A running console with the output kept for terminals that attach later. */
+export class ManagedConsole {
+  readonly console: TelnetConsole;
+  private scrollback = '';
+  private readonly listeners = new Set<(text: string) => void>();
+
+  constructor(
+    readonly target: ConsoleTarget,
+    port: () => number | undefined,
+    settings: ConsoleSettings,
+    log: vscode.LogOutputChannel,
+  ) {
+    mkdirSync(path.dirname(target.logFile), { recursive: true });
+    this.console = new TelnetConsole({
+      name: target.label,
+      host: target.host,
+      port,
+      logFile: target.logFile,
+      logMaxBytes: settings.logMaxBytes,
+      logKeep: 3,
+      reconnect: { initialDelayMs: 250, maxDelayMs: 5000 },
+      log,
+    });
+    this.console.onData((text) => {
+      this.scrollback = (this.scrollback + text).slice(-scrollbackLimit);
+      for (const listener of this.listeners) listener(text);
+    });
+  }
+
+  /** Sends the kept output, then every new output, to `listener`. */
+  attach(listener: (text: string) => void): vscode.Disposable {
+    if (this.scrollback) listener(this.scrollback);
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** The output kept so far (the tail of at most about 2 MB). */
+  get output(): string {
+    return this.scrollback;
+  }
+}
+
+/**
+ * Owns the console connections, shared by task terminals and by commands that send lines or
+ * wait for prompts. Ports come from the FVP's output when a file of it is configured, else
+ * from the settings.
+ */
+export class ConsoleManager implements vscode.Disposable {
+  private readonly consoles = new Map<string, ManagedConsole>();
+  private readonly portMap = new FvpPortMap();
+  private fvpOutputOffset = 0;
+  private fvpOutputTimer: NodeJS.Timeout | undefined;
+  private readonly stateEmitter = new vscode.EventEmitter<{ key: string; state: ConsoleState }>();
+  readonly onDidChangeState = this.stateEmitter.event;
+
+  constructor(
+    private readonly secrets: vscode.SecretStorage,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  /** Targets of the four FVP UARTs from the current settings. */
+  defaultTargets(): ConsoleTarget[] {
+    const settings = readConsoleSettings();
+    return uarts.map((uart) => ({
+      key: uart,
+      label: `${uart} (${uartRoles[uart]})`,
+      host: settings.host,
+      uart,
+      logFile: path.join(settings.logFolder, `${uart}.log`),
+      autoLogin: uart === 'terminal_0' && settings.autoLogin,
+    }));
+  }
+
+  /** Returns the console for a target, connecting it first if it is not running. */
+  open(target: ConsoleTarget): ManagedConsole {
+    const existing = this.consoles.get(target.key);
+    if (existing) return existing;
+
+    const settings = readConsoleSettings();
+    this.watchFvpOutput(settings);
+    const port = (): number | undefined =>
+      target.port ?? (target.uart ? this.portFor(target.uart, settings) : undefined);
+    const managed = new ManagedConsole(target, port, settings, this.log);
+    this.consoles.set(target.key, managed);
+    managed.console.onState((state, detail) => {
+      this.stateEmitter.fire({ key: target.key, state });
+      if (state === 'connected' && target.autoLogin) void this.autoLogin(managed, settings);
+      this.log.debug(`${target.label}: ${state} ${detail}`);
+    });
+    managed.console.start();
+    return managed;
+  }
+
+  /** Stops a console and forgets it. */
+  async close(key: string): Promise<void> {
+    const managed = this.consoles.get(key);
+    this.consoles.delete(key);
+    await managed?.console.stop();
+  }
+
+  get(key: string): ManagedConsole | undefined {
+    return this.consoles.get(key);
+  }
+
+  /** Sends a line to a running console; throws when it is not open. */
+  sendLine(key: string, line: string): void {
+    this.require(key).console.sendLine(line);
+  }
+
+  /**
+   * Waits for a pattern in a console's output (see TelnetConsole.waitFor). With `includeRecent`
+   * a prompt printed just before the call also counts.
+   */
+  waitFor(
+    key: string,
+    pattern: RegExp | string,
+    timeoutMs: number,
+    includeRecent = true,
+  ): Promise<string> {
+    return this.require(key).console.waitFor(pattern, timeoutMs, { includeRecent });
+  }
+
+  dispose(): void {
+    clearInterval(this.fvpOutputTimer);
+    for (const managed of this.consoles.values()) void managed.console.stop();
+    this.consoles.clear();
+    this.stateEmitter.dispose();
+  }
+
+  private require(key: string): ManagedConsole {
+    const managed = this.consoles.get(key);
+    if (!managed) {
+      throw new Error(`Console ${key} is not open; run "CCA: Open FVP Consoles" first`);
+    }
+    return managed;
+  }
+
+  private portFor(uart: Uart, settings: ConsoleSettings): number {
+    return this.portMap.get(uart) ?? settings.ports[uart];
+  }
+
+  /** Reads the FVP's stdout file as it grows, for the ports the FVP chose. */
+  private watchFvpOutput(settings: ConsoleSettings): void {
+    const file = settings.fvpOutputFile;
+    if (!file || this.fvpOutputTimer) return;
+    const read = async (): Promise<void> => {
+      try {
+        const appended = await readAppended(file, this.fvpOutputOffset);
+        this.fvpOutputOffset = appended.nextOffset;
+        if (appended.text) this.portMap.push(appended.text);
+      } catch (error) {
+        this.log.warn(`Reading FVP output ${file} failed: ${String(error)}`);
+      }
+    };
+    void read();
+    this.fvpOutputTimer = setInterval(() => void read(), 500);
+  }
+
+  /**
+   * Logs in on the normal-world console: answers `login:` with the user and `Password:` with
+   * the password from SecretStorage. A console already at a shell prompt is left alone.
+   */
+  private async autoLogin(managed: ManagedConsole, settings: ConsoleSettings): Promise<void> {
+    const { console: telnet, target } = managed;
+    try {
+      const password = await this.secrets.get(passwordSecretKey);
+      if (password === undefined) {
+        this.log.warn(
+          `${target.label}: auto-login is on but no password is stored; run "CCA: Set Console Password"`,
+        );
+        return;
+      }
+      telnet.sendLine('');
+      const prompt = await telnet.waitFor(/login: *$|[#$] *$/m, 120_000, { includeRecent: false });
+      if (!/login: *$/m.test(prompt)) return;
+      telnet.sendLine(settings.user);
+      await telnet.waitFor(/[Pp]assword: *$/m, 15_000);
+      telnet.sendLine(password);
+      this.log.info(`${target.label}: logged in as ${settings.user}`);
+    } catch (error) {
+      this.log.warn(`${target.label}: auto-login failed: ${String(error)}`);
+    }
+  }
+}
