@@ -6,6 +6,7 @@
 // default ~/.cache/cca-realm-studio/peers), so no inetd is installed. Each part gets a marker
 // when it is complete, so a second run only checks files and queries dpkg for what is
 // installed. A missing part fails the run with the fix, and nothing is skipped.
+import { INSTALL_MARKER, installOnce } from '../cache-install.mjs';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -33,7 +34,6 @@ const HOST_PACKAGES = ['qemu-system-arm', 'cpio', 'socat', 'busybox'];
 const KERNEL_METAPACKAGE = 'linux-image-arm64:arm64';
 const GUEST_BUSYBOX = 'busybox-static:arm64';
 const APT_LISTS_DIR = '/var/lib/apt/lists';
-const MARKER = '.cca-install-complete';
 
 /** Whether this run has fetched apt's package lists already. */
 let listsUpdated = false;
@@ -49,28 +49,6 @@ async function updatePackageLists() {
  */
 function versionTag(version) {
   return version.replace(/[^A-Za-z0-9.~-]/g, '_');
-}
-
-/**
- * Runs `build` into a staging folder beside `finalDir`, writes the marker and renames it into
- * place, so that an interrupted build never leaves a folder that looks complete. Returns
- * 'cached' when the marker is already there.
- */
-async function buildOnce(finalDir, build) {
-  if (existsSync(path.join(finalDir, MARKER))) return 'cached';
-  const stagingDir = `${finalDir}.partial-${process.pid}`;
-  await rm(stagingDir, { recursive: true, force: true });
-  await mkdir(stagingDir, { recursive: true });
-  try {
-    await build(stagingDir);
-    await writeFile(path.join(stagingDir, MARKER), `${new Date().toISOString()}\n`);
-    await rm(finalDir, { recursive: true, force: true });
-    await rename(stagingDir, finalDir);
-  } catch (error) {
-    await rm(stagingDir, { recursive: true, force: true });
-    throw error;
-  }
-  return 'built';
 }
 
 async function installHostPackages() {
@@ -182,7 +160,7 @@ async function resolveDownloads() {
 }
 
 async function fetchKernel(kernel) {
-  return buildOnce(kernel.dir, async (stagingDir) => {
+  return installOnce(kernel.dir, async (stagingDir) => {
     const unpackedDir = path.join(stagingDir, 'unpacked');
     await downloadAndUnpack(kernel.spec, unpackedDir, stagingDir);
     const parts = await extractKernelParts(unpackedDir, stagingDir);
@@ -194,7 +172,7 @@ async function fetchKernel(kernel) {
 
 /** Unpacks a busybox-static package; `applet` is one that the binary must have. */
 async function fetchBusybox(busybox, applet) {
-  return buildOnce(busybox.dir, async (stagingDir) => {
+  return installOnce(busybox.dir, async (stagingDir) => {
     await downloadAndUnpack(busybox.spec, stagingDir, stagingDir);
     const binary = path.join(stagingDir, 'bin', 'busybox');
     if (!existsSync(binary)) throw new Error(`${busybox.spec} has no bin/busybox`);
@@ -209,7 +187,7 @@ async function fetchBusybox(busybox, applet) {
  * the shared libraries that its package depends on.
  */
 async function fetchTelnetd(telnetd) {
-  const outcome = await buildOnce(telnetd.dir, (stagingDir) =>
+  const outcome = await installOnce(telnetd.dir, (stagingDir) =>
     downloadAndUnpack(telnetd.spec, stagingDir, stagingDir),
   );
   const missing = await missingDebianPackages(telnetd.libraries);
@@ -226,7 +204,7 @@ async function fetchTelnetd(telnetd) {
 async function buildBoardInitramfs({ kernel, guestBusybox }) {
   const key = initramfsKey(kernel.version, guestBusybox.version);
   const dir = path.join(peersCacheDir(), `initramfs-${key}`);
-  const outcome = await buildOnce(dir, async (stagingDir) => {
+  const outcome = await installOnce(dir, async (stagingDir) => {
     const { modules } = JSON.parse(readFileSync(path.join(kernel.dir, 'modules.json'), 'utf8'));
     await buildInitramfs({
       busyboxPath: path.join(guestBusybox.dir, 'bin', 'busybox'),
@@ -298,7 +276,7 @@ export async function setupTestPeers() {
   // The lists are refreshed before anything is downloaded, because a kernel version that they
   // name may have been replaced on the mirror since they were fetched.
   let downloads = await resolveDownloads();
-  const complete = ({ dir }) => existsSync(path.join(dir, MARKER));
+  const complete = ({ dir }) => existsSync(path.join(dir, INSTALL_MARKER));
   if (!listsUpdated && !Object.values(downloads).every(complete)) {
     await step('package lists', async () => {
       await updatePackageLists();

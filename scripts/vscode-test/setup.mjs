@@ -3,9 +3,10 @@
 // ~/.cache/cca-realm-studio), outside the clone, and each gets a marker file when its install
 // succeeded, so a second run only checks files. Anything missing fails the run with a message
 // that names it and the fix: the VS Code tests never skip.
+import { installOnce } from '../cache-install.mjs';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +22,6 @@ import {
 } from './paths.mjs';
 
 const APT_PACKAGES = ['chromium', 'libkrb5-dev'];
-const MARKER = '.cca-install-complete';
 
 /**
  * Runs a command (an argument array, never a shell string) and resolves with its stdout when
@@ -110,29 +110,6 @@ async function installDebianPackages() {
 }
 
 /**
- * Runs `install` into a staging folder beside `finalDir`, writes the marker there, and renames
- * it into place, so an interrupted install never leaves a folder that looks complete.
- */
-async function installOnce(finalDir, isUsable, install) {
-  if (existsSync(path.join(finalDir, MARKER)) && isUsable()) return 'cached';
-
-  const stagingDir = `${finalDir}.partial-${process.pid}`;
-  await rm(stagingDir, { recursive: true, force: true });
-  await mkdir(stagingDir, { recursive: true });
-  try {
-    await install(stagingDir);
-    await writeFile(path.join(stagingDir, MARKER), `${new Date().toISOString()}\n`);
-    await rm(finalDir, { recursive: true, force: true });
-    await rename(stagingDir, finalDir);
-  } catch (error) {
-    await rm(stagingDir, { recursive: true, force: true });
-    throw error;
-  }
-  if (!isUsable()) throw new Error(`install into ${finalDir} finished, but its files are missing`);
-  return 'installed';
-}
-
-/**
  * Returns this process's environment without the npm_* variables that an outer `npm test` sets.
  * A nested npm would take them as its own configuration: code-server's postinstall reads the
  * Node version from npm_config_user_agent, which would then name the outer npm's Node 20.
@@ -147,7 +124,6 @@ async function installNode24() {
   const prefixDir = path.join(cacheDir(), 'node24');
   return installOnce(
     prefixDir,
-    () => existsSync(node24Binary()),
     async (stagingDir) => {
       await runCommand(
         'npm',
@@ -167,6 +143,7 @@ async function installNode24() {
         throw new Error(`${binary} reports ${version}, expected v${NODE24_VERSION}`);
       }
     },
+    () => existsSync(node24Binary()),
   );
 }
 
@@ -192,7 +169,6 @@ async function installCodeServer() {
   const prefixDir = path.join(cacheDir(), `code-server-${CODE_SERVER_VERSION}`);
   return installOnce(
     prefixDir,
-    () => existsSync(codeServerEntry()),
     async (stagingDir) => {
       await checkBuildTools();
       // The postinstall requires Node 24 on PATH, and node-gyp must build against Node 24's
@@ -237,6 +213,7 @@ async function installCodeServer() {
         );
       }
     },
+    () => existsSync(codeServerEntry()),
   );
 }
 
