@@ -271,6 +271,7 @@ export class TelnetConsole {
     this.socket = socket;
     let connected = false;
     let lastError: Error | undefined;
+    // NOTE: no test runs this timeout, because Node alone cannot make a loopback connect hang.
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
     const timer = setTimeout(() => {
       socket.destroy(new Error(`timed out after ${timeoutMs} ms`));

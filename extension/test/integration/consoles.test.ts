@@ -1,6 +1,6 @@
 /// <reference types="mocha" />
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { QemuBoard, QemuBoardOptions } from '../../../scripts/test-peers/qemu-board.mjs' with {
@@ -34,6 +34,15 @@ function waitFor(uart: string, pattern: string, timeoutMs: number, includeRecent
 
 function output(uart: string): Thenable<string | undefined> {
   return vscode.commands.executeCommand<string | undefined>('ccaRealmStudio.consoles.output', uart);
+}
+
+/** Waits until a console is closed, which happens shortly after its terminal is disposed. */
+async function waitUntilClosed(uart: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await output(uart)) !== undefined) {
+    if (Date.now() > deadline) throw new Error(`${uart} is still open`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 describe('FVP consoles on the QEMU board', function (this: Mocha.Suite) {
@@ -103,6 +112,25 @@ describe('FVP consoles on the QEMU board', function (this: Mocha.Suite) {
       await vscode.commands.executeCommand('ccaRealmStudio.consoles.sendLine', uart, '');
       await waitFor(uart, 'login: *$', 60_000, true);
     }
+  });
+
+  it('takes the ports from the FVP output', async () => {
+    assert.ok(board);
+    for (const terminal of vscode.window.terminals) terminal.dispose();
+    await waitUntilClosed('terminal_1');
+    // Wrong fallback ports: only the FVP's own lines can lead the consoles to the board.
+    const fvpOutput = path.join(workspaceFolder(), 'fvp-stdout.log');
+    const lines = board.ports.map(
+      (port, i) => `terminal_${i}: Listening for serial connection on port ${port}`,
+    );
+    writeFileSync(fvpOutput, `Info: FVP_Base_RevC-2xAEMvA: booting\n${lines.join('\n')}\n`);
+    const config = vscode.workspace.getConfiguration('ccaRealmStudio.consoles');
+    await config.update('ports', [1, 2, 3, 4], vscode.ConfigurationTarget.Workspace);
+    await config.update('fvpOutputFile', fvpOutput, vscode.ConfigurationTarget.Workspace);
+
+    await vscode.commands.executeCommand('ccaRealmStudio.openConsoles');
+    await vscode.commands.executeCommand('ccaRealmStudio.consoles.sendLine', 'terminal_1', '');
+    await waitFor('terminal_1', 'login: *$', 60_000, true);
   });
 
   it('reconnects after the board restarts', async () => {

@@ -85,7 +85,13 @@ export class ConsoleManager implements vscode.Disposable {
   constructor(
     private readonly secrets: vscode.SecretStorage,
     private readonly log: vscode.LogOutputChannel,
-  ) {}
+  ) {
+    // A UART that the FVP moved to another port reconnects there without waiting for backoff.
+    this.portMap.onChange((terminal, port) => {
+      this.log.info(`FVP output: ${terminal} listens on port ${port}`);
+      this.consoles.get(terminal)?.console.reconnectNow();
+    });
+  }
 
   /** Targets of the four FVP UARTs from the current settings. */
   defaultTargets(): ConsoleTarget[] {

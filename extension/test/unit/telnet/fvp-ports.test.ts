@@ -15,6 +15,12 @@ describe('parseFvpPortLine', () => {
     assert.deepEqual(parseFvpPortLine(line), { terminal: 'terminal_3', port: 5003 });
   });
 
+  test('other model terminal names', () => {
+    // Models other than the Base FVP give their terminals other names.
+    const line = 'telnetterminal0: Listening for serial connection on port 5000';
+    assert.deepEqual(parseFvpPortLine(line), { terminal: 'telnetterminal0', port: 5000 });
+  });
+
   test('other lines', () => {
     assert.equal(parseFvpPortLine('NOTICE:  Booting Trusted Firmware'), undefined);
     assert.equal(
