@@ -12,7 +12,7 @@ export const passwordSecretKey = 'ccaRealmStudio.consoles.password';
 // Output kept per console for terminals that open later, in characters (about 2 MB of text).
 const scrollbackLimit = 2_000_000;
 
-/** What a console task names: a UART of the FVP, or any telnet endpoint from tasks.json. */
+/** Endpoint of a console task: a UART of the FVP, or any telnet endpoint from tasks.json. */
 export interface ConsoleTarget {
   /** Unique key: the UART name, or `host:port` for a custom endpoint. */
   key: string;
@@ -126,7 +126,7 @@ export class ConsoleManager implements vscode.Disposable {
     return managed;
   }
 
-  /** Stops a console and forgets it. */
+  /** Stops a console and removes it from the open consoles. */
   async close(key: string): Promise<void> {
     const managed = this.consoles.get(key);
     this.consoles.delete(key);
@@ -192,8 +192,8 @@ export class ConsoleManager implements vscode.Disposable {
   }
 
   /**
-   * Logs in on the normal-world console: answers `login:` with the user and `Password:` with
-   * the password from SecretStorage. A console already at a shell prompt is left alone.
+   * Logs in on the normal-world console: sends the user at `login:` and the password from
+   * SecretStorage at `Password:`. A console already at a shell prompt is left alone.
    */
   private async autoLogin(managed: ManagedConsole, settings: ConsoleSettings): Promise<void> {
     const { console: telnet, target } = managed;

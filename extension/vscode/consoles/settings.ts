@@ -8,7 +8,7 @@ export const consolesSection = 'ccaRealmStudio.consoles';
 export const uarts = ['terminal_0', 'terminal_1', 'terminal_2', 'terminal_3'] as const;
 export type Uart = (typeof uarts)[number];
 
-/** What each UART carries on the reference stack, for readable terminal names. */
+/** Role of each UART on the reference stack, for readable terminal names. */
 export const uartRoles: Record<Uart, string> = {
   terminal_0: 'TF-A and normal world',
   terminal_1: 'UART 1',

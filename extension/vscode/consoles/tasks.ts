@@ -35,7 +35,7 @@ export class ConsoleTaskProvider implements vscode.TaskProvider {
     return this.createTask(definition, this.targetOf(definition), task.scope);
   }
 
-  /** The task of a UART as `provideTasks` lists it. */
+  /** Returns the task of a UART as `provideTasks` lists it. */
   taskFor(uart: Uart): vscode.Task {
     const target = this.manager.defaultTargets().find((t) => t.uart === uart);
     if (!target) throw new Error(`Unknown UART ${uart}`);
