@@ -141,4 +141,28 @@ describe('FVP consoles on the QEMU board', function (this: Mocha.Suite) {
     assert.match(banner, /Booting Linux/);
     await waitFor('terminal_0', 'login: *$', 120_000, false);
   });
+  it('logs in by itself with the stored password', async () => {
+    for (const terminal of vscode.window.terminals) terminal.dispose();
+    await waitUntilClosed('terminal_0');
+    const config = vscode.workspace.getConfiguration('ccaRealmStudio.consoles');
+    await config.update('autoLogin', true, vscode.ConfigurationTarget.Workspace);
+    await vscode.commands.executeCommand('ccaRealmStudio.setConsolePassword', 'root');
+    try {
+      await vscode.commands.executeCommand('ccaRealmStudio.openConsoles');
+      await waitFor('terminal_0', '# *$', 120_000, true);
+      await vscode.commands.executeCommand(
+        'ccaRealmStudio.consoles.sendLine',
+        'terminal_0',
+        'id -un',
+      );
+      assert.equal(await waitFor('terminal_0', '^root', 30_000, false), 'root');
+      const settingsText = readFileSync(
+        path.join(workspaceFolder(), '.vscode', 'settings.json'),
+        'utf8',
+      );
+      assert.doesNotMatch(settingsText, /password/i, 'the password is not in settings.json');
+    } finally {
+      await config.update('autoLogin', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
 });

@@ -46,15 +46,24 @@ export function registerConsoleCommands(
       if (line === undefined) return;
       sendLineOrWarn(manager, uart, line);
     }),
-    vscode.commands.registerCommand(consoleCommandIds.setConsolePassword, async () => {
-      const password = await vscode.window.showInputBox({
-        prompt: 'Password of the normal-world console user (kept in VS Code SecretStorage)',
-        password: true,
-      });
-      if (password === undefined) return;
-      await secrets.store(passwordSecretKey, password);
-      void vscode.window.showInformationMessage('Console password stored.');
-    }),
+    // Other features (and tests) may pass the password; users type it into a password box.
+    vscode.commands.registerCommand(
+      consoleCommandIds.setConsolePassword,
+      async (given?: string) => {
+        const password =
+          typeof given === 'string'
+            ? given
+            : await vscode.window.showInputBox({
+                prompt: 'Password of the normal-world console user (kept in VS Code SecretStorage)',
+                password: true,
+              });
+        if (password === undefined) return;
+        await secrets.store(passwordSecretKey, password);
+        if (typeof given !== 'string') {
+          void vscode.window.showInformationMessage('Console password stored.');
+        }
+      },
+    ),
     vscode.commands.registerCommand(consoleCommandIds.sendLine, (key: string, line: string) =>
       manager.sendLine(key, line),
     ),
