@@ -45,6 +45,9 @@ async function waitUntilClosed(uart: string): Promise<void> {
   }
 }
 
+// Busybox ash follows its `# ` prompt with a cursor position query (ESC [ 6 n).
+const shellPrompt = '# *(\\x1b\\[6n)?$';
+
 describe('FVP consoles on the QEMU board', function (this: Mocha.Suite) {
   this.timeout(180_000);
   let board: QemuBoard | undefined;
@@ -97,7 +100,7 @@ describe('FVP consoles on the QEMU board', function (this: Mocha.Suite) {
     await vscode.commands.executeCommand('ccaRealmStudio.consoles.sendLine', 'terminal_0', 'root');
     await waitFor('terminal_0', '[Pp]assword: *$', 30_000, true);
     await vscode.commands.executeCommand('ccaRealmStudio.consoles.sendLine', 'terminal_0', 'root');
-    await waitFor('terminal_0', '# *$', 30_000, false);
+    await waitFor('terminal_0', shellPrompt, 30_000, false);
     await vscode.commands.executeCommand(
       'ccaRealmStudio.consoles.sendLine',
       'terminal_0',
@@ -149,7 +152,7 @@ describe('FVP consoles on the QEMU board', function (this: Mocha.Suite) {
     await vscode.commands.executeCommand('ccaRealmStudio.setConsolePassword', 'root');
     try {
       await vscode.commands.executeCommand('ccaRealmStudio.openConsoles');
-      await waitFor('terminal_0', '# *$', 120_000, true);
+      await waitFor('terminal_0', shellPrompt, 120_000, true);
       await vscode.commands.executeCommand(
         'ccaRealmStudio.consoles.sendLine',
         'terminal_0',

@@ -9,6 +9,11 @@ import { readConsoleSettings, uartRoles, uarts, type ConsoleSettings, type Uart 
 /** Key of the normal-world password in VS Code's SecretStorage. */
 export const passwordSecretKey = 'ccaRealmStudio.consoles.password';
 
+// A login prompt, or a shell prompt possibly followed by a terminal query: busybox ash asks
+// for the cursor position (ESC [ 6 n) after each prompt.
+const escape = String.fromCharCode(0x1b);
+const loginOrShellPrompt = new RegExp(`login: *$|[#$] *(?:${escape}\\[[0-9;?]*[A-Za-z])*$`, 'm');
+
 // Output kept per console for terminals that open later, in characters (about 2 MB of text).
 const scrollbackLimit = 2_000_000;
 
@@ -206,7 +211,7 @@ export class ConsoleManager implements vscode.Disposable {
         return;
       }
       telnet.sendLine('');
-      const prompt = await telnet.waitFor(/login: *$|[#$] *$/m, 120_000, { includeRecent: false });
+      const prompt = await telnet.waitFor(loginOrShellPrompt, 120_000, { includeRecent: false });
       if (!/login: *$/m.test(prompt)) return;
       telnet.sendLine(settings.user);
       await telnet.waitFor(/[Pp]assword: *$/m, 15_000);
