@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { readAppended } from '../../core/protocol/shared-folder';
@@ -35,6 +35,11 @@ export interface ConsoleTarget {
 /** A running console with the output kept for terminals that attach later. */
 export class ManagedConsole {
   readonly console: TelnetConsole;
+  /**
+   * Size of the UART file when the console connected: the file's part up to here is what the
+   * board printed before, and the telnet output covers the rest.
+   */
+  readonly uartFileEnd: number;
   private scrollback = '';
   private readonly listeners = new Set<(text: string) => void>();
 
@@ -45,6 +50,9 @@ export class ManagedConsole {
     log: vscode.LogOutputChannel,
   ) {
     mkdirSync(path.dirname(target.logFile), { recursive: true });
+    this.uartFileEnd = target.uartFile
+      ? (statSync(target.uartFile, { throwIfNoEntry: false })?.size ?? 0)
+      : 0;
     this.console = new TelnetConsole({
       name: target.label,
       host: target.host,

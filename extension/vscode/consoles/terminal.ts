@@ -1,4 +1,3 @@
-import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import type { ConsoleState } from '../../core/telnet/console';
@@ -34,13 +33,10 @@ export class ConsoleTerminal implements vscode.Pseudoterminal {
 
   private async start(dimensions: vscode.TerminalDimensions | undefined): Promise<void> {
     this.status(`${this.target.label}: log file ${this.target.logFile}`);
-    // The UART file's size is read before connecting, so its part shown here ends where the
-    // live output starts.
-    const uartFileEnd = this.target.uartFile ? fileSize(this.target.uartFile) : 0;
     const managed = this.manager.open(this.target);
     this.managed = managed;
-    if (this.target.uartFile && uartFileEnd > 0) {
-      await this.showUartFile(this.target.uartFile, uartFileEnd);
+    if (this.target.uartFile && managed.uartFileEnd > 0) {
+      await this.showUartFile(this.target.uartFile, managed.uartFileEnd);
     }
 
     this.subscriptions.push(
@@ -88,10 +84,6 @@ export class ConsoleTerminal implements vscode.Pseudoterminal {
       await handle.close();
     }
   }
-}
-
-function fileSize(file: string): number {
-  return existsSync(file) ? statSync(file).size : 0;
 }
 
 function toDisposable(subscription: { dispose(): void }): vscode.Disposable {
