@@ -9,8 +9,8 @@ import { readConsoleSettings, uartRoles, uarts, type ConsoleSettings, type Uart 
 /** Key of the normal-world password in VS Code's SecretStorage. */
 export const passwordSecretKey = 'ccaRealmStudio.consoles.password';
 
-// A login prompt, or a shell prompt possibly followed by a terminal query: busybox ash asks
-// for the cursor position (ESC [ 6 n) after each prompt.
+// A login prompt, or a shell prompt possibly followed by a terminal query: busybox ash sends a
+// cursor position request (ESC [ 6 n) after each prompt.
 const escape = String.fromCharCode(0x1b);
 const loginOrShellPrompt = new RegExp(`login: *$|[#$] *(?:${escape}\\[[0-9;?]*[A-Za-z])*$`, 'm');
 
