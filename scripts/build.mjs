@@ -15,6 +15,7 @@ await build({
     cli: path.join(root, 'extension/cli/main.ts'),
     'emulated-realm': path.join(root, 'extension/cli/emulated-realm.ts'),
     extension: path.join(root, 'extension/vscode/extension.ts'),
+    server: path.join(root, 'extension/server/server.ts'),
   },
   // VS Code provides this module to the extension host at run time.
   external: ['vscode'],

@@ -6,6 +6,7 @@ import { ConsoleLinkProvider } from './consoles/links';
 import { ConsoleManager } from './consoles/manager';
 import { ConsoleTaskProvider, consoleTaskType } from './consoles/tasks';
 import { registerInferenceCommands } from './inference/commands';
+import { startRmmLanguageClient } from './rmm/language-client';
 import { ResultsPanel, resultsViewType } from './inference/results-panel';
 
 const realms = new Set<EmulatedRealm>();
@@ -40,6 +41,8 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerInferenceCommands(inference),
     { dispose: () => panel.dispose() },
   );
+  const languageClient = startRmmLanguageClient(context, log);
+  context.subscriptions.push({ dispose: () => void languageClient.stop() });
   log.info(
     `Activated in ${vscode.env.appName} ${vscode.version} (${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'})`,
   );

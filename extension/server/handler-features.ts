@@ -1,0 +1,125 @@
+import type { CodeAction, CodeLens, Diagnostic, Range } from 'vscode-languageserver';
+import { CodeActionKind, DiagnosticSeverity } from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import {
+  detectRmmVersionFromTable,
+  disableAll,
+  enableAll,
+  planToggle,
+  type TextEdit,
+} from '../core/rmm/handler-editor';
+import { parseHandlerTable, type HandlerEntry, type HandlerTable } from '../core/rmm/handler-table';
+import { findRmiCommand, rmiFunctionId } from '../core/rmm/rmi-commands';
+
+/** Returns true for TF-RMM's handler table file, the only C file this server reads. */
+export function isHandlerFile(uri: string): boolean {
+  return /\/runtime\/core\/handler\.c$/.test(uri);
+}
+
+/** A diagnostic when the table cannot be understood, so that no toggle is offered. */
+export function handlerDiagnostics(document: TextDocument): Diagnostic[] {
+  const parsed = parseHandlerTable(document.getText());
+  if (parsed.kind === 'table') return [];
+  const position = parsed.position;
+  return [
+    {
+      range: { start: position, end: { line: position.line, character: position.character + 1 } },
+      severity: DiagnosticSeverity.Warning,
+      source: 'CCA Realm Studio',
+      message: `RMI handler table not understood, so no log toggles are offered: ${parsed.message}`,
+    },
+  ];
+}
+
+/**
+ * Code actions on the handler table: per entry in the range, turn its `log_exec` or
+ * `log_error` on or off; on any entry, turn a column on or off for every command.
+ */
+export function handlerCodeActions(document: TextDocument, range: Range): CodeAction[] {
+  const table = parseHandlerTable(document.getText());
+  if (table.kind !== 'table') return [];
+  const entries = table.entries.filter((entry) => overlaps(entry, range));
+  if (entries.length === 0) return [];
+
+  const actions: CodeAction[] = [];
+  for (const entry of entries) {
+    actions.push(
+      toggleAction(document, table, entry, 'logExec', 'log_exec'),
+      toggleAction(document, table, entry, 'logError', 'log_error'),
+    );
+  }
+  for (const field of ['logExec', 'logError'] as const) {
+    const column = field === 'logExec' ? 'log_exec' : 'log_error';
+    actions.push(
+      editAction(document, `Enable ${column} for all RMI commands`, enableAll(table, field)),
+      editAction(document, `Disable ${column} for all RMI commands`, disableAll(table, field)),
+    );
+  }
+  return actions.filter((action) => (action.edit?.changes?.[document.uri]?.length ?? 0) > 0);
+}
+
+/** A lens per entry with the command's function id and log state. */
+export function handlerCodeLenses(document: TextDocument): CodeLens[] {
+  const table = parseHandlerTable(document.getText());
+  if (table.kind !== 'table') return [];
+  const version = detectRmmVersionFromTable(table);
+  return table.entries.map((entry) => {
+    const command = findRmiCommand(entry.command);
+    // Function ids are known for the 2023.12.22 stack's numbering (TF-RMM v0.3.0 to v0.5.0).
+    const fid =
+      command && version === 'v0.3-v0.5'
+        ? `0x${rmiFunctionId(command).toString(16).toUpperCase()}`
+        : 'id unknown';
+    const state = `log_exec ${entry.logExec ? 'on' : 'off'} · log_error ${entry.logError ? 'on' : 'off'}`;
+    return {
+      range: { start: entry.range.startPosition, end: entry.range.startPosition },
+      command: {
+        title: `${entry.command} ${fid} · ${state}`,
+        command: 'ccaRealmStudio.rmi.showEntry',
+      },
+    };
+  });
+}
+
+function toggleAction(
+  document: TextDocument,
+  table: HandlerTable,
+  entry: HandlerEntry,
+  field: 'logExec' | 'logError',
+  column: string,
+): CodeAction {
+  const enable = !entry[field];
+  const title = `${enable ? 'Enable' : 'Disable'} ${column} for ${entry.command}`;
+  return editAction(
+    document,
+    title,
+    planToggle(table, [{ command: entry.command, [field]: enable }]),
+  );
+}
+
+function editAction(document: TextDocument, title: string, edits: TextEdit[]): CodeAction {
+  return {
+    title,
+    kind: CodeActionKind.RefactorRewrite,
+    edit: {
+      changes: {
+        [document.uri]: edits.map((edit) => ({
+          range: { start: edit.startPosition, end: edit.endPosition },
+          newText: edit.newText,
+        })),
+      },
+    },
+  };
+}
+
+function overlaps(entry: HandlerEntry, range: Range): boolean {
+  const start = entry.range.startPosition;
+  const end = entry.range.endPosition;
+  const before =
+    range.end.line < start.line ||
+    (range.end.line === start.line && range.end.character < start.character);
+  const after =
+    range.start.line > end.line ||
+    (range.start.line === end.line && range.start.character > end.character);
+  return !before && !after;
+}

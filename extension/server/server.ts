@@ -1,0 +1,60 @@
+import {
+  CodeActionKind,
+  TextDocumentSyncKind,
+  TextDocuments,
+  createConnection,
+  ProposedFeatures,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import {
+  handlerCodeActions,
+  handlerCodeLenses,
+  handlerDiagnostics,
+  isHandlerFile,
+} from './handler-features';
+import { logDiagnostics, logHover } from './log-features';
+
+// The language server of CCA Realm Studio: RMI log toggles in TF-RMM's handler.c, and hovers
+// and diagnostics in RMM console logs. It reuses the core and never imports `vscode`.
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+
+connection.onInitialize(() => ({
+  capabilities: {
+    textDocumentSync: TextDocumentSyncKind.Incremental,
+    codeActionProvider: { codeActionKinds: [CodeActionKind.RefactorRewrite] },
+    codeLensProvider: { resolveProvider: false },
+    hoverProvider: true,
+  },
+}));
+
+function isLog(document: TextDocument): boolean {
+  return document.languageId === 'rmm-log';
+}
+
+documents.onDidChangeContent(({ document }) => {
+  const diagnostics = isHandlerFile(document.uri)
+    ? handlerDiagnostics(document)
+    : isLog(document)
+      ? logDiagnostics(document)
+      : [];
+  void connection.sendDiagnostics({ uri: document.uri, diagnostics });
+});
+
+connection.onCodeAction(({ textDocument, range }) => {
+  const document = documents.get(textDocument.uri);
+  return document && isHandlerFile(document.uri) ? handlerCodeActions(document, range) : [];
+});
+
+connection.onCodeLens(({ textDocument }) => {
+  const document = documents.get(textDocument.uri);
+  return document && isHandlerFile(document.uri) ? handlerCodeLenses(document) : [];
+});
+
+connection.onHover(({ textDocument, position }) => {
+  const document = documents.get(textDocument.uri);
+  return document && isLog(document) ? logHover(document, position) : undefined;
+});
+
+documents.listen(connection);
+connection.listen();

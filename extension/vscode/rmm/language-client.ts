@@ -1,0 +1,48 @@
+import * as vscode from 'vscode';
+import {
+  LanguageClient,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+
+/**
+ * Starts the language server (dist/server.js) over IPC for TF-RMM's handler.c and RMM console
+ * logs. The returned client is stopped when the extension deactivates.
+ */
+export function startRmmLanguageClient(
+  context: vscode.ExtensionContext,
+  log: vscode.LogOutputChannel,
+): LanguageClient {
+  const module = vscode.Uri.joinPath(context.extensionUri, 'dist', 'server.js').fsPath;
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: 'file', language: 'c', pattern: '**/runtime/core/handler.c' },
+      { scheme: 'file', language: 'rmm-log' },
+    ],
+    outputChannel: log,
+  };
+  const client = new LanguageClient(
+    'ccaRealmStudio.rmm',
+    'CCA RMM language server',
+    serverOptions,
+    clientOptions,
+  );
+  client.start().then(
+    () => log.info('RMM language server started'),
+    (error: unknown) => log.error(`RMM language server failed to start: ${String(error)}`),
+  );
+  context.subscriptions.push(
+    vscode.commands.registerCommand('ccaRealmStudio.rmi.showEntry', () => {
+      void vscode.window.showInformationMessage(
+        'Use the light bulb (Ctrl+.) on an entry to turn its log_exec or log_error on or off. ' +
+          'Logs appear only with a Debug build of the RMM (LOG_LEVEL 40), after rebuilding the RMM and the firmware package.',
+      );
+    }),
+  );
+  return client;
+}
