@@ -7,6 +7,7 @@ import { ConsoleManager } from './consoles/manager';
 import { ConsoleTaskProvider, consoleTaskType } from './consoles/tasks';
 import { registerInferenceCommands } from './inference/commands';
 import { startRmmLanguageClient } from './rmm/language-client';
+import { RmiLoggingTree } from './rmm/logging-tree';
 import { ResultsPanel, resultsViewType } from './inference/results-panel';
 
 const realms = new Set<EmulatedRealm>();
@@ -41,6 +42,8 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerInferenceCommands(inference),
     { dispose: () => panel.dispose() },
   );
+  const rmiTree = new RmiLoggingTree(log);
+  context.subscriptions.push(rmiTree, rmiTree.register());
   const languageClient = startRmmLanguageClient(context, log);
   context.subscriptions.push({ dispose: () => void languageClient.stop() });
   log.info(

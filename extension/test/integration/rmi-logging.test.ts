@@ -55,4 +55,24 @@ describe('RMI logging in handler.c', function (this: Mocha.Suite) {
     assert.match(edited, /smc_rec_create,\t+true, {2}true\)/);
     await document.save();
   });
+  it('the RMI Logging tree follows the file and edits it', async () => {
+    type Row = { command: string; checked: boolean };
+    const state = async (): Promise<Row[]> =>
+      (await vscode.commands.executeCommand<Row[]>('ccaRealmStudio.rmi.treeState')) ?? [];
+    const rows = await state();
+    assert.equal(rows.find((row) => row.command === 'REC_CREATE')?.checked, true, 'file to tree');
+    assert.equal(rows.find((row) => row.command === 'REC_ENTER')?.checked, false);
+
+    assert.ok(
+      await vscode.commands.executeCommand('ccaRealmStudio.rmi.setLogExec', 'REC_ENTER', true),
+    );
+    const file = path.join(workspaceFolder(), 'rme-stack', 'rmm', 'runtime', 'core', 'handler.c');
+    const document = await vscode.workspace.openTextDocument(file);
+    const line = document
+      .getText()
+      .split('\n')
+      .find((text) => text.includes('HANDLER(REC_ENTER,'));
+    assert.match(line ?? '', /smc_rec_enter,\t+true, {2}true\)/, 'tree to file');
+    assert.equal((await state()).find((row) => row.command === 'REC_ENTER')?.checked, true);
+  });
 });
