@@ -16,7 +16,7 @@ export function isHandlerFile(uri: string): boolean {
   return /\/runtime\/core\/handler\.c$/.test(uri);
 }
 
-/** A diagnostic when the table cannot be understood, so that no toggle is offered. */
+/** Returns a diagnostic when the table cannot be understood, so that no toggle is offered. */
 export function handlerDiagnostics(document: TextDocument): Diagnostic[] {
   const parsed = parseHandlerTable(document.getText());
   if (parsed.kind === 'table') return [];
@@ -32,8 +32,8 @@ export function handlerDiagnostics(document: TextDocument): Diagnostic[] {
 }
 
 /**
- * Code actions on the handler table: per entry in the range, turn its `log_exec` or
- * `log_error` on or off; on any entry, turn a column on or off for every command.
+ * Returns the code actions on the handler table. Each entry in the range gets actions that turn
+ * its `log_exec` or `log_error` on or off, and any entry offers a column for every command.
  */
 export function handlerCodeActions(document: TextDocument, range: Range): CodeAction[] {
   const table = parseHandlerTable(document.getText());

@@ -9,7 +9,7 @@ import {
   rmiFunctionId,
 } from '../core/rmm/rmi-commands';
 
-/** A diagnostic on every RMI call that returned an error status. */
+/** Returns a diagnostic on every RMI call that returned an error status. */
 export function logDiagnostics(document: TextDocument): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const lines = document.getText().split('\n');

@@ -11,7 +11,7 @@ function workspaceFolder(): string {
   return folder;
 }
 
-/** Asks for code actions until the language server has started and answers. */
+/** Requests code actions until the language server has started and returns ours. */
 async function codeActions(
   uri: vscode.Uri,
   position: vscode.Position,

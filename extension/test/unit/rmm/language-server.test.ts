@@ -49,7 +49,8 @@ async function diagnosticsFor(uri: string): Promise<PublishDiagnosticsParams> {
 
 before(async () => {
   server = spawn(process.execPath, [serverScript, '--stdio'], { stdio: 'pipe' });
-  assert.ok(server.stdout && server.stdin);
+  assert.ok(server.stdout);
+  assert.ok(server.stdin);
   connection = createMessageConnection(
     new StreamMessageReader(server.stdout),
     new StreamMessageWriter(server.stdin),
