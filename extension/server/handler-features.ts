@@ -1,6 +1,8 @@
 import type { CodeAction, CodeLens, Diagnostic, Range } from 'vscode-languageserver';
 import { CodeActionKind, DiagnosticSeverity } from 'vscode-languageserver';
+import { fileURLToPath } from 'node:url';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { detectRmmVersion, rmmVersionFamily } from '../core/rmm/rmm-version';
 import {
   detectRmmVersionFromTable,
   disableAll,
@@ -58,11 +60,16 @@ export function handlerCodeActions(document: TextDocument, range: Range): CodeAc
   return actions.filter((action) => (action.edit?.changes?.[document.uri]?.length ?? 0) > 0);
 }
 
-/** A lens per entry with the command's function id and log state. */
-export function handlerCodeLenses(document: TextDocument): CodeLens[] {
+/**
+ * Returns a lens per entry with the command's function id and log state. `configuredVersion`
+ * (the setting) wins over the checkout's CMakeLists.txt, which wins over the table's shape.
+ */
+export function handlerCodeLenses(document: TextDocument, configuredVersion?: string): CodeLens[] {
   const table = parseHandlerTable(document.getText());
   if (table.kind !== 'table') return [];
-  const version = detectRmmVersionFromTable(table);
+  const version =
+    rmmVersionFamily(configuredVersion ?? detectRmmVersion(fileURLToPath(document.uri)) ?? '') ??
+    detectRmmVersionFromTable(table);
   return table.entries.map((entry) => {
     const command = findRmiCommand(entry.command);
     // Function ids are known for the 2023.12.22 stack's numbering (TF-RMM v0.3.0 to v0.5.0).

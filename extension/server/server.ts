@@ -19,14 +19,21 @@ import { logDiagnostics, logHover } from './log-features';
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 
-connection.onInitialize(() => ({
-  capabilities: {
-    textDocumentSync: TextDocumentSyncKind.Incremental,
-    codeActionProvider: { codeActionKinds: [CodeActionKind.RefactorRewrite] },
-    codeLensProvider: { resolveProvider: false },
-    hoverProvider: true,
-  },
-}));
+// The `ccaRealmStudio.rmm.version` setting, passed by the client; 'auto' detects it.
+let configuredRmmVersion: string | undefined;
+
+connection.onInitialize(({ initializationOptions }) => {
+  const version = (initializationOptions as { rmmVersion?: unknown } | undefined)?.rmmVersion;
+  configuredRmmVersion = typeof version === 'string' && version !== 'auto' ? version : undefined;
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.RefactorRewrite] },
+      codeLensProvider: { resolveProvider: false },
+      hoverProvider: true,
+    },
+  };
+});
 
 function isLog(document: TextDocument): boolean {
   return document.languageId === 'rmm-log';
@@ -48,7 +55,9 @@ connection.onCodeAction(({ textDocument, range }) => {
 
 connection.onCodeLens(({ textDocument }) => {
   const document = documents.get(textDocument.uri);
-  return document && isHandlerFile(document.uri) ? handlerCodeLenses(document) : [];
+  return document && isHandlerFile(document.uri)
+    ? handlerCodeLenses(document, configuredRmmVersion)
+    : [];
 });
 
 connection.onHover(({ textDocument, position }) => {

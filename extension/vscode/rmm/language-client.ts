@@ -25,6 +25,11 @@ export function startRmmLanguageClient(
       { scheme: 'file', language: 'rmm-log' },
     ],
     outputChannel: log,
+    initializationOptions: {
+      rmmVersion: vscode.workspace
+        .getConfiguration('ccaRealmStudio.rmm')
+        .get<string>('version', 'auto'),
+    },
   };
   const client = new LanguageClient(
     'ccaRealmStudio.rmm',

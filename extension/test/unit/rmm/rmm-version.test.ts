@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  detectRmmVersion,
+  parseRmmCmakeVersion,
+  rmmVersionFamily,
+} from '../../../core/rmm/rmm-version';
+
+describe('TF-RMM version', () => {
+  test('parses the project version', () => {
+    assert.equal(
+      parseRmmCmakeVersion(
+        'cmake_minimum_required(VERSION 3.15.0)\nproject(RMM VERSION 0.4.0 LANGUAGES C ASM)\n',
+      ),
+      '0.4.0',
+    );
+    assert.equal(parseRmmCmakeVersion('project(other VERSION 1.0.0)'), undefined);
+  });
+
+  test('maps versions to families', () => {
+    assert.equal(rmmVersionFamily('0.2.0'), 'v0.1-v0.2');
+    assert.equal(rmmVersionFamily('0.4.0'), 'v0.3-v0.5');
+    assert.equal(rmmVersionFamily('v0.5.0'), 'v0.3-v0.5');
+    assert.equal(rmmVersionFamily('0.8.0'), 'v0.6+');
+    assert.equal(rmmVersionFamily('1.0.0'), 'v0.6+');
+    assert.equal(rmmVersionFamily('next'), undefined);
+  });
+
+  test('detects it from a checkout', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'cca-rmm-'));
+    try {
+      const handler = path.join(root, 'rmm', 'runtime', 'core', 'handler.c');
+      mkdirSync(path.dirname(handler), { recursive: true });
+      writeFileSync(handler, '');
+      assert.equal(detectRmmVersion(handler), undefined);
+      writeFileSync(
+        path.join(root, 'rmm', 'CMakeLists.txt'),
+        'project(RMM VERSION 0.4.0 LANGUAGES C ASM)\n',
+      );
+      assert.equal(detectRmmVersion(handler), '0.4.0');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
