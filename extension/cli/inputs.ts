@@ -21,10 +21,10 @@ export interface InputFlags {
   images: string[];
 }
 
-/** Where an input came from: a flag or argument, the data folder, or this repository. */
+/** Origin of an input: a flag or argument, the data folder, or this repository. */
 export type InputSource = 'arguments' | 'CCA_DATA_DIR' | 'repository';
 
-/** Raised for missing or unusable input; the message tells the user how to fix it. */
+/** Raised for missing or unusable input; the message explains the fix to the user. */
 export class InputError extends Error {}
 
 // The realm's model and labels, as GuaranTEE's realm/ folder ships them; not committed here.

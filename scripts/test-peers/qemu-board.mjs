@@ -71,7 +71,7 @@ function qemuArguments({ ports, shareDir, waitForClient }) {
  *   which also carries the kernel log), then ttyS0, ttyS1 and ttyS2 (pci-serial).
  * - `shareDir`: a host folder that the guest mounts at /mnt/shared over 9p (virtio, mount tag
  *   `sh`). Files that the guest creates in it are owned by root on the host.
- * - `waitForClient`: when true, QEMU holds the guest until a client connects to `ports[0]`.
+ * - `waitForClient`: when true, QEMU keeps the guest stopped until a client connects to `ports[0]`.
  *
  * Returns `{ pid, ports, output(), stop(), restart() }`: `pid` is QEMU's process ID (a new one
  * after a restart), `output()` what QEMU printed lately, `stop()` kills QEMU's process group
