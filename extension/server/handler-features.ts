@@ -104,10 +104,18 @@ function toggleAction(
   );
 }
 
+/** The client command that runs after a toggle: it offers to rebuild the RMM and fip.bin. */
+export const afterEditCommand = 'ccaRealmStudio.rmi.afterEdit';
+
 function editAction(document: TextDocument, title: string, edits: TextEdit[]): CodeAction {
   return {
     title,
     kind: CodeActionKind.RefactorRewrite,
+    command: {
+      title: 'Offer to rebuild the RMM',
+      command: afterEditCommand,
+      arguments: [document.uri],
+    },
     edit: {
       changes: {
         [document.uri]: edits.map((edit) => ({

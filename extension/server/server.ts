@@ -13,6 +13,7 @@ import {
   isHandlerFile,
 } from './handler-features';
 import { logDiagnostics, logHover } from './log-features';
+import { logDocumentSymbols } from './log-symbols';
 
 // The language server of CCA Realm Studio: RMI log toggles in TF-RMM's handler.c, and hovers
 // and diagnostics in RMM console logs. It reuses the core and never imports `vscode`.
@@ -31,6 +32,7 @@ connection.onInitialize(({ initializationOptions }) => {
       codeActionProvider: { codeActionKinds: [CodeActionKind.RefactorRewrite] },
       codeLensProvider: { resolveProvider: false },
       hoverProvider: true,
+      documentSymbolProvider: true,
     },
   };
 });
@@ -63,6 +65,11 @@ connection.onCodeLens(({ textDocument }) => {
 connection.onHover(({ textDocument, position }) => {
   const document = documents.get(textDocument.uri);
   return document && isLog(document) ? logHover(document, position) : undefined;
+});
+
+connection.onDocumentSymbol(({ textDocument }) => {
+  const document = documents.get(textDocument.uri);
+  return document && isLog(document) ? logDocumentSymbols(document) : [];
 });
 
 documents.listen(connection);

@@ -7,6 +7,7 @@ import { ConsoleManager } from './consoles/manager';
 import { ConsoleTaskProvider, consoleTaskType } from './consoles/tasks';
 import { registerInferenceCommands } from './inference/commands';
 import { startRmmLanguageClient } from './rmm/language-client';
+import { registerAfterEditCommand } from './rmm/rebuild';
 import { RmiLoggingTree } from './rmm/logging-tree';
 import { ResultsPanel, resultsViewType } from './inference/results-panel';
 
@@ -45,6 +46,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const rmiTree = new RmiLoggingTree(log);
   context.subscriptions.push(rmiTree, rmiTree.register());
   const languageClient = startRmmLanguageClient(context, log);
+  registerAfterEditCommand(context, log);
   context.subscriptions.push({ dispose: () => void languageClient.stop() });
   log.info(
     `Activated in ${vscode.env.appName} ${vscode.version} (${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'})`,

@@ -49,6 +49,8 @@ describe('RMI logging in handler.c', function (this: Mocha.Suite) {
     const actions = await codeActions(document.uri, new vscode.Position(line, 3));
     const enable = actions.find((action) => action.title === 'Enable log_exec for REC_CREATE');
     assert.ok(enable?.edit, actions.map((action) => action.title).join(', '));
+    // After its edit, the action runs the command that offers the RMM rebuild.
+    assert.equal(enable.command?.command, 'ccaRealmStudio.rmi.afterEdit');
     assert.ok(await vscode.workspace.applyEdit(enable.edit));
 
     const edited = document.lineAt(line).text;
@@ -74,5 +76,62 @@ describe('RMI logging in handler.c', function (this: Mocha.Suite) {
       .find((text) => text.includes('HANDLER(REC_ENTER,'));
     assert.match(line ?? '', /smc_rec_enter,\t+true, {2}true\)/, 'tree to file');
     assert.equal((await state()).find((row) => row.command === 'REC_ENTER')?.checked, true);
+  });
+});
+
+describe('RMM logs', function (this: Mocha.Suite) {
+  this.timeout(120_000);
+
+  it('an uart3.log gets the rmm-log language, a hover per RMI call and realm symbols', async () => {
+    const file = path.join(workspaceFolder(), 'logs', 'uart3.log');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(
+      file,
+      [
+        'SMC_RMM_REALM_CREATE          8817b2000 88231a000 > RMI_SUCCESS',
+        'SMC_RMM_REC_CREATE            8817b2000 88232d000 88231a000 > RMI_SUCCESS',
+        'SMC_RMM_RTT_READ_ENTRY        8817b2000 0 3 > RMI_ERROR_RTT 2',
+        '',
+      ].join('\n'),
+    );
+    const document = await vscode.workspace.openTextDocument(file);
+    await vscode.window.showTextDocument(document);
+    assert.equal(document.languageId, 'rmm-log');
+
+    const deadline = Date.now() + 60_000;
+    let hovers: vscode.Hover[] = [];
+    while (hovers.length === 0 && Date.now() < deadline) {
+      hovers =
+        (await vscode.commands.executeCommand<vscode.Hover[]>(
+          'vscode.executeHoverProvider',
+          document.uri,
+          new vscode.Position(1, 10),
+        )) ?? [];
+      if (hovers.length === 0) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const text = hovers
+      .flatMap((hover) => hover.contents)
+      .map((content) => (typeof content === 'string' ? content : content.value))
+      .join('\n');
+    assert.match(text, /SMC_RMM_REC_CREATE\*\* \(function id 0xC400015A/);
+
+    const symbols =
+      (await vscode.commands.executeCommand<vscode.DocumentSymbol[]>(
+        'vscode.executeDocumentSymbolProvider',
+        document.uri,
+      )) ?? [];
+    assert.deepEqual(
+      symbols.map((symbol) => [symbol.name, symbol.children.map((child) => child.name)]),
+      [['Realm 0x8817b2000', ['REC 0x88232d000']]],
+    );
+
+    const rttErrors = (): vscode.Diagnostic[] =>
+      vscode.languages
+        .getDiagnostics(document.uri)
+        .filter((diagnostic) => /RMI_ERROR_RTT/.test(diagnostic.message));
+    while (rttErrors().length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(rttErrors().length, 1);
   });
 });

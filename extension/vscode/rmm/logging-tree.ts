@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { offerRmmRebuild } from './rebuild';
 import { planToggle } from '../../core/rmm/handler-editor';
 import { parseHandlerTable, type HandlerEntry } from '../../core/rmm/handler-table';
 
@@ -120,10 +121,7 @@ export class RmiLoggingTree implements vscode.TreeDataProvider<CommandItem>, vsc
     this.log.info(
       `handler.c: log_exec ${changes.map((c) => `${c.command}=${c.logExec}`).join(', ')}`,
     );
-    void vscode.window.showInformationMessage(
-      'RMI logs appear only after rebuilding the RMM and the firmware package (fip.bin), and only ' +
-        'with a Debug build (LOG_LEVEL 40).',
-    );
+    void offerRmmRebuild(this.log);
     this.changeEmitter.fire();
     return true;
   }
