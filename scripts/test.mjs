@@ -1,8 +1,8 @@
 // Runs every check of `npm test` in order and ends with one line `N passed, N failed`.
-// The checks are formatting, ESLint, the TypeScript compile, the bundle, the setup of the test
-// peers, and the unit and peer tests with Node's built-in runner. Then come the VS Code tests in
-// code-server (scripts/vscode-test/): setup, integration and end to end. Each static check and
-// each setup count as one test.
+// The checks are formatting, ESLint, the grammar tests (scripts/grammar-tests.mjs), the
+// TypeScript compile, the bundle, the setup of the test peers, and the unit and peer tests with
+// Node's built-in runner. Then come the VS Code tests in code-server (scripts/vscode-test/):
+// setup, integration and end to end. Each static check and each setup count as one test.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
@@ -91,6 +91,9 @@ if (!process.env.CCA_DATA_DIR) {
 
 check('format (prettier --check)', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
 check('lint (eslint)', bin('eslint'), ['--max-warnings', '0', '.']);
+check('grammar snapshots and scope assertions (vscode-tmgrammar-test)', process.execPath, [
+  'scripts/grammar-tests.mjs',
+]);
 const compiled = check('compile (tsc)', bin('tsc'), ['-p', 'tsconfig.json']);
 check('bundle (esbuild)', process.execPath, ['scripts/build.mjs', '--quiet']);
 // The test peers (a QEMU board and telnet servers, scripts/test-peers/) are set up before the
