@@ -2,16 +2,17 @@ import type { CodeAction, CodeLens, Diagnostic, Range } from 'vscode-languageser
 import { CodeActionKind, DiagnosticSeverity } from 'vscode-languageserver';
 import { fileURLToPath } from 'node:url';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { detectRmmVersion, rmmVersionFamily } from '../core/rmm/rmm-version';
+import { detectRmmVersion, rmmVersionFamily, type RmmVersionFamily } from '../core/rmm/rmm-version';
 import {
   detectRmmVersionFromTable,
   disableAll,
   enableAll,
   planToggle,
+  type RmmVersionRange,
   type TextEdit,
 } from '../core/rmm/handler-editor';
 import { parseHandlerTable, type HandlerEntry, type HandlerTable } from '../core/rmm/handler-table';
-import { findRmiCommand, rmiFunctionId } from '../core/rmm/rmi-commands';
+import { findRmiCommand, formatFunctionId, rmiFunctionId } from '../core/rmm/rmi-commands';
 
 /** Returns true for TF-RMM's handler table file, the only C file this server reads. */
 export function isHandlerFile(uri: string): boolean {
@@ -63,20 +64,18 @@ export function handlerCodeActions(document: TextDocument, range: Range): CodeAc
 /**
  * Returns a lens per entry with the command's function id and log state. `configuredVersion`
  * (the setting) wins over the checkout's CMakeLists.txt, which wins over the table's shape.
+ * The id comes from the table of the version's family. A command that table lacks shows
+ * `id unknown`, and so does every command of v0.9.0 and later, whose ids are not established.
  */
 export function handlerCodeLenses(document: TextDocument, configuredVersion?: string): CodeLens[] {
   const table = parseHandlerTable(document.getText());
   if (table.kind !== 'table') return [];
-  const version =
+  const family =
     rmmVersionFamily(configuredVersion ?? detectRmmVersion(fileURLToPath(document.uri)) ?? '') ??
-    detectRmmVersionFromTable(table);
+    familyFromTableShape(detectRmmVersionFromTable(table));
   return table.entries.map((entry) => {
-    const command = findRmiCommand(entry.command);
-    // Function ids are known for the 2023.12.22 stack's numbering (TF-RMM v0.3.0 to v0.5.0).
-    const fid =
-      command && version === 'v0.3-v0.5'
-        ? `0x${rmiFunctionId(command).toString(16).toUpperCase()}`
-        : 'id unknown';
+    const command = family === undefined ? undefined : findRmiCommand(entry.command, family);
+    const fid = command ? formatFunctionId(rmiFunctionId(command)) : 'id unknown';
     const state = `log_exec ${entry.logExec ? 'on' : 'off'} · log_error ${entry.logError ? 'on' : 'off'}`;
     return {
       range: { start: entry.range.startPosition, end: entry.range.startPosition },
@@ -86,6 +85,14 @@ export function handlerCodeLenses(document: TextDocument, configuredVersion?: st
       },
     };
   });
+}
+
+/**
+ * Maps the table shape to a family. Tables with `SMC_RMI_` ids exist from v0.6.0 on, and v0.9.0
+ * renumbers, so that shape gives no family and no ids.
+ */
+function familyFromTableShape(range: RmmVersionRange): RmmVersionFamily | undefined {
+  return range === 'v0.6+' ? undefined : range;
 }
 
 function toggleAction(

@@ -45,7 +45,7 @@ documents.onDidChangeContent(({ document }) => {
   const diagnostics = isHandlerFile(document.uri)
     ? handlerDiagnostics(document)
     : isLog(document)
-      ? logDiagnostics(document)
+      ? logDiagnostics(document, configuredRmmVersion)
       : [];
   void connection.sendDiagnostics({ uri: document.uri, diagnostics });
 });
@@ -64,7 +64,9 @@ connection.onCodeLens(({ textDocument }) => {
 
 connection.onHover(({ textDocument, position }) => {
   const document = documents.get(textDocument.uri);
-  return document && isLog(document) ? logHover(document, position) : undefined;
+  return document && isLog(document)
+    ? logHover(document, position, configuredRmmVersion)
+    : undefined;
 });
 
 connection.onDocumentSymbol(({ textDocument }) => {

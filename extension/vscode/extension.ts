@@ -45,9 +45,11 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   const rmiTree = new RmiLoggingTree(log);
   context.subscriptions.push(rmiTree, rmiTree.register());
-  const languageClient = startRmmLanguageClient(context, log);
   registerAfterEditCommand(context, log);
-  context.subscriptions.push({ dispose: () => void languageClient.stop() });
+  const languageClient = startRmmLanguageClient(context, log);
+  context.subscriptions.push({
+    dispose: () => void languageClient.then((client) => client.stop()),
+  });
   log.info(
     `Activated in ${vscode.env.appName} ${vscode.version} (${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'})`,
   );

@@ -1,4 +1,4 @@
-import { findRmiCommand, RMI_STATUS_CODES, stripRmiPrefix } from './rmi-commands';
+import { findRmiCommand, statusCode, stripRmiPrefix } from './rmi-commands';
 
 /** Half-open range of UTF-16 code units in the line, `[start, end)`. */
 export interface TextRange {
@@ -33,7 +33,10 @@ export interface RmiLogLine {
    * it (older versions print VERSION's result and unknown status codes this way).
    */
   status: string;
-  /** Status code of a named v0.4.0 status, or undefined for other names and numbers. */
+  /**
+   * Code of a named status in the numbering of the TF-RMM version given to the parser (v0.4.0
+   * when none), or undefined for names that numbering lacks and for numbers.
+   */
   statusCode: number | undefined;
   statusRange: TextRange;
   /** Error index (for RMI_ERROR_RTT the RTT level), when the line carries one. */
@@ -54,10 +57,12 @@ const STATUSES_WITH_INDEX = new Set(['RMI_ERROR_REALM', 'RMI_ERROR_RTT']);
 
 /**
  * Parses one console line into an RMI call, or returns undefined when the line is not one.
- * Accepts both the `SMC_RMM_` (TF-RMM up to v0.5.0) and `SMC_RMI_` (v0.6.0 and later) names and
- * any prefix before the name, such as Shrinkwrap's `[     rmm ] ` tag.
+ * Accepts both the `SMC_RMM_` (TF-RMM up to v0.5.0) and `SMC_RMI_` (v0.6.0 and later) names, any
+ * padding after the name (21 columns up to v0.7.0, 25 from v0.8.0) and any prefix before the
+ * name, such as Shrinkwrap's `[     rmm ] ` tag. `version` is a TF-RMM version or family name
+ * and selects the status numbering; v0.4.0 when undefined.
  */
-export function parseRmiLogLine(line: string): RmiLogLine | undefined {
+export function parseRmiLogLine(line: string, version?: string): RmiLogLine | undefined {
   const match = RMI_LINE.exec(line);
   const indices = match?.indices;
   if (!match || !indices) return undefined;
@@ -84,16 +89,16 @@ export function parseRmiLogLine(line: string): RmiLogLine | undefined {
     args,
     separatorRange: { start: separatorStart, end: separatorEnd },
     status,
-    statusCode: Object.hasOwn(RMI_STATUS_CODES, status) ? RMI_STATUS_CODES[status] : undefined,
+    statusCode: statusCode(status, version),
     statusRange: { start: statusStart, end: statusEnd },
     index,
     outputs: trailing,
   };
 }
 
-/** Returns whether the parsed command is one of the TF-RMM v0.4.0 commands. */
-export function isKnownRmiCommand(line: RmiLogLine): boolean {
-  return findRmiCommand(line.command) !== undefined;
+/** Returns whether the parsed command is in the table of a TF-RMM version (v0.4.0 by default). */
+export function isKnownRmiCommand(line: RmiLogLine, version?: string): boolean {
+  return findRmiCommand(line.command, version) !== undefined;
 }
 
 function readHexWords(text: string, offset: number): RmiLogValue[] {

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { detectRmmVersion } from '../../core/rmm/rmm-version';
 import {
   LanguageClient,
   TransportKind,
@@ -7,13 +8,36 @@ import {
 } from 'vscode-languageclient/node';
 
 /**
+ * Returns the TF-RMM version for the server: the setting, or with `auto` the version of the
+ * first rmm checkout in the workspace, so that RMM logs are read with the checkout's numbering.
+ */
+async function rmmVersionSetting(): Promise<string> {
+  const setting = vscode.workspace.getConfiguration('ccaRealmStudio.rmm').get<string>('version');
+  if (setting && setting !== 'auto') return setting;
+  const [handler] = await vscode.workspace.findFiles(
+    '**/runtime/core/handler.c',
+    '**/node_modules/**',
+    1,
+  );
+  return (handler && detectRmmVersion(handler.fsPath)) ?? 'auto';
+}
+
+/**
  * Starts the language server (dist/server.js) over IPC for TF-RMM's handler.c and RMM console
  * logs. The returned client is stopped when the extension deactivates.
  */
-export function startRmmLanguageClient(
+export async function startRmmLanguageClient(
   context: vscode.ExtensionContext,
   log: vscode.LogOutputChannel,
-): LanguageClient {
+): Promise<LanguageClient> {
+  context.subscriptions.push(
+    vscode.commands.registerCommand('ccaRealmStudio.rmi.showEntry', () => {
+      void vscode.window.showInformationMessage(
+        'Use the light bulb (Ctrl+.) on an entry to turn its log_exec or log_error on or off. ' +
+          'Logs appear only with a Debug build of the RMM (LOG_LEVEL 40), after rebuilding the RMM and the firmware package.',
+      );
+    }),
+  );
   const module = vscode.Uri.joinPath(context.extensionUri, 'dist', 'server.js').fsPath;
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },
@@ -25,11 +49,7 @@ export function startRmmLanguageClient(
       { scheme: 'file', language: 'rmm-log' },
     ],
     outputChannel: log,
-    initializationOptions: {
-      rmmVersion: vscode.workspace
-        .getConfiguration('ccaRealmStudio.rmm')
-        .get<string>('version', 'auto'),
-    },
+    initializationOptions: { rmmVersion: await rmmVersionSetting() },
   };
   const client = new LanguageClient(
     'ccaRealmStudio.rmm',
@@ -40,14 +60,6 @@ export function startRmmLanguageClient(
   client.start().then(
     () => log.info('RMM language server started'),
     (error: unknown) => log.error(`RMM language server failed to start: ${String(error)}`),
-  );
-  context.subscriptions.push(
-    vscode.commands.registerCommand('ccaRealmStudio.rmi.showEntry', () => {
-      void vscode.window.showInformationMessage(
-        'Use the light bulb (Ctrl+.) on an entry to turn its log_exec or log_error on or off. ' +
-          'Logs appear only with a Debug build of the RMM (LOG_LEVEL 40), after rebuilding the RMM and the firmware package.',
-      );
-    }),
   );
   return client;
 }

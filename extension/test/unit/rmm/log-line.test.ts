@@ -107,6 +107,32 @@ describe('parseRmiLogLine', () => {
     assert.equal(parsed.outputs[0]?.value, 0x10n);
   });
 
+  test('v0.8 name field of 25 columns', () => {
+    // TF-RMM v0.8.0 pads the name after SMC_RMI_ to 25 columns; Shrinkwrap adds its tag.
+    const line =
+      '[     rmm ] SMC_RMI_REC_CREATE                81610000 81647000 81646000 > RMI_SUCCESS';
+    const parsed = parse(line);
+    assert.equal(parsed.prefix, '[     rmm ] ');
+    assert.equal(slice(line, parsed.nameRange), 'SMC_RMI_REC_CREATE');
+    assert.equal(parsed.nameRange.start + 8 + 25 + 1, parsed.args[0]?.range.start);
+    assert.deepEqual(
+      parsed.args.map((arg) => arg.value),
+      [0x81610000n, 0x81647000n, 0x81646000n],
+    );
+    assert.equal(parsed.statusCode, 0);
+  });
+
+  test('status code by TF-RMM version', () => {
+    const line = 'SMC_RMI_PDEV_CREATE               81610000 81620000 > RMI_ERROR_NOT_SUPPORTED';
+    assert.equal(parse(line).statusCode, undefined, 'v0.4.0 has no such status');
+    assert.equal(parseRmiLogLine(line, '0.7.0')?.statusCode, 6);
+    assert.equal(parseRmiLogLine(line, '0.8.0')?.statusCode, 5);
+    assert.equal(parseRmiLogLine(line, 'v0.8')?.statusCode, 5);
+    const inUse = 'SMC_RMM_REC_DESTROY           8a300000 > RMI_ERROR_IN_USE';
+    assert.equal(parseRmiLogLine(inUse, '0.2.0')?.statusCode, 5);
+    assert.equal(parseRmiLogLine(inUse, '0.8.0')?.statusCode, undefined);
+  });
+
   test('timestamp prefix and CRLF', () => {
     const parsed = parse('12:01:33.120 SMC_RMM_REALM_ACTIVATE        8a100000 > RMI_SUCCESS\r');
     assert.equal(parsed.prefix, '12:01:33.120 ');
@@ -161,7 +187,10 @@ describe('RMI command table', () => {
 
   test('known and unknown commands', () => {
     assert.ok(isKnownRmiCommand(parse('SMC_RMI_REC_ENTER 8a400000 8a500000 > RMI_SUCCESS')));
-    assert.equal(isKnownRmiCommand(parse('SMC_RMI_PDEV_CREATE 8a400000 > RMI_SUCCESS')), false);
+    const pdev = parse('SMC_RMI_PDEV_CREATE 8a400000 > RMI_SUCCESS');
+    assert.equal(isKnownRmiCommand(pdev), false);
+    assert.equal(isKnownRmiCommand(pdev, '0.8.0'), true);
+    assert.equal(isKnownRmiCommand(pdev, '0.9.0'), false, 'no v0.9+ table');
   });
 
   test('argument names with fallback', () => {
@@ -181,6 +210,27 @@ describe('RMI command table', () => {
 });
 
 describe('console captures', () => {
+  test('v0.8.0 captures use v0.8 names', () => {
+    // Both captures come from stacks with TF-RMM v0.8.0 (see each file's header).
+    const files = [
+      '03_learning_path_cca_mec_rmm_console_v0.8.0.txt',
+      '04_arm_cca_forge_fvp_boot_tfa_hafnium_rmm_linux_realm.txt',
+    ];
+    let count = 0;
+    for (const file of files) {
+      const text = readFileSync(path.join(dataDir(), 'console-logs', file), 'utf8');
+      for (const line of text.split('\n')) {
+        if (line.startsWith('#')) continue;
+        const parsed = parseRmiLogLine(line, '0.8.0');
+        if (!parsed?.name.startsWith('SMC_RMI_')) continue;
+        count += 1;
+        assert.ok(isKnownRmiCommand(parsed, '0.8.0'), `${file}: ${parsed.name}`);
+        assert.notEqual(parsed.statusCode, undefined, `${file}: ${parsed.status}`);
+      }
+    }
+    assert.ok(count >= 4, `only ${count} SMC_RMI_ lines in the v0.8.0 captures`);
+  });
+
   test('parser reads every captured line', () => {
     // dataDir() throws when the data folder is missing, so this test fails rather than skips.
     const folder = path.join(dataDir(), 'console-logs');

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
   detectRmmVersion,
+  isRmmVersionFamily,
   parseRmmCmakeVersion,
+  RMM_VERSION_FAMILIES,
   rmmVersionFamily,
 } from '../../../core/rmm/rmm-version';
 
@@ -21,12 +23,33 @@ describe('TF-RMM version', () => {
   });
 
   test('maps versions to families', () => {
-    assert.equal(rmmVersionFamily('0.2.0'), 'v0.1-v0.2');
-    assert.equal(rmmVersionFamily('0.4.0'), 'v0.3-v0.5');
-    assert.equal(rmmVersionFamily('v0.5.0'), 'v0.3-v0.5');
-    assert.equal(rmmVersionFamily('0.8.0'), 'v0.6+');
-    assert.equal(rmmVersionFamily('1.0.0'), 'v0.6+');
-    assert.equal(rmmVersionFamily('next'), undefined);
+    const cases: [string, string | undefined][] = [
+      ['0.1.0', 'v0.1-v0.2'],
+      ['0.2.0', 'v0.1-v0.2'],
+      ['0.3.0', 'v0.3-v0.5'],
+      ['0.4.0', 'v0.3-v0.5'],
+      ['v0.5.0', 'v0.3-v0.5'],
+      ['0.6.0', 'v0.6-v0.7'],
+      [' 0.7.0 ', 'v0.6-v0.7'],
+      ['0.8.0', 'v0.8'],
+      ['0.8.1', 'v0.8'],
+      ['0.9.0', 'v0.9+'],
+      ['0.10.0', 'v0.9+'],
+      ['1.0.0', 'v0.9+'],
+      ['next', undefined],
+      ['', undefined],
+    ];
+    for (const [version, family] of cases) {
+      assert.equal(rmmVersionFamily(version), family, version);
+    }
+  });
+
+  test('recognises family names', () => {
+    for (const family of RMM_VERSION_FAMILIES) {
+      assert.equal(isRmmVersionFamily(family), true, family);
+    }
+    assert.equal(isRmmVersionFamily('v0.6+'), false);
+    assert.equal(isRmmVersionFamily('0.8.0'), false);
   });
 
   test('detects it from a checkout', () => {
