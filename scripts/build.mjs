@@ -17,8 +17,10 @@ await build({
     extension: path.join(root, 'extension/vscode/extension.ts'),
     server: path.join(root, 'extension/server/server.ts'),
   },
-  // VS Code provides this module to the extension host at run time.
-  external: ['vscode'],
+  // VS Code provides this module to the extension host at run time. ssh2's optional native
+  // addons (its crypto binding and cpu-features) stay out of the bundle: ssh2 loads them in
+  // try/catch, so dist/ runs on its pure JavaScript code where they are absent.
+  external: ['vscode', 'cpu-features', '*.node'],
   outdir: dist,
   bundle: true,
   platform: 'node',

@@ -27,10 +27,18 @@ import { extractKernelParts } from './kernel.mjs';
 import { manifestPath, peersCacheDir } from './paths.mjs';
 
 /**
- * Host tools: QEMU for the board, cpio and busybox (for `mkpasswd`) to build its initramfs, and
- * socat to run inetutils-telnetd per connection.
+ * Host tools: QEMU for the board, cpio and busybox (for `mkpasswd`) to build its initramfs,
+ * socat to run inetutils-telnetd per connection, and OpenSSH's server and SFTP server for the
+ * SSH transport's tests. Those tests start their own sshd on loopback, not the system service.
  */
-const HOST_PACKAGES = ['qemu-system-arm', 'cpio', 'socat', 'busybox'];
+const HOST_PACKAGES = [
+  'qemu-system-arm',
+  'cpio',
+  'socat',
+  'busybox',
+  'openssh-server',
+  'openssh-sftp-server',
+];
 const KERNEL_METAPACKAGE = 'linux-image-arm64:arm64';
 const GUEST_BUSYBOX = 'busybox-static:arm64';
 const APT_LISTS_DIR = '/var/lib/apt/lists';

@@ -1,9 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { prepareRealmInput } from '../images';
 import { silentLogger, type Logger } from '../log';
 import { FolderLock } from './lock';
 import { OutputCollector, type ImageOutput, type Prediction } from './output';
+import {
+  LocalRealmFs,
+  RealmFsConnectionError,
+  RealmFsInterruptedError,
+  retryInterrupted,
+  type RealmFs,
+} from './realm-fs';
 import {
   fileSize,
   findLeftoverCopies,
@@ -12,7 +18,7 @@ import {
   readAppended,
   removeImageCopy,
 } from './shared-folder';
-import { readSignalling, writeSignalling } from './signalling';
+import { readSignalling, writeSignalling, type SystemState } from './signalling';
 import { FolderWatcher, WaitCancelledError, WaitTimeoutError, formatSeconds } from './watcher';
 
 export const signallingFileName = 'signalling.txt';
@@ -30,13 +36,18 @@ export interface ImageResult {
 }
 
 export interface ClientOptions {
-  /** The shared folder's path in the normal world. */
+  /** The shared folder's path on the client's side, in the file system of `fs`. */
   sharedDir: string;
+  /**
+   * The file system of the shared folder (SFTP, for example). Default: this machine's, with
+   * file events unless `useFileEvents` is false.
+   */
+  fs?: RealmFs;
   /** How long one image may take from query to result, in milliseconds. */
   timeoutMs?: number;
   /** Polling interval in milliseconds; polling runs even with file events. */
   pollMs?: number;
-  /** Subscribe to file events as well as polling (not useful on 9p). */
+  /** Subscribe to file events as well as polling, where `fs` has them (9p and SFTP do not). */
   useFileEvents?: boolean;
   /** Maps a path in the shared folder to the same file's path inside the realm. */
   toRealmPath?: (localPath: string) => string;
@@ -66,6 +77,7 @@ const maxQueryResends = 2;
  * signalling.txt and reads each result from the part of output.txt the realm printed for it.
  */
 export class RealmClient {
+  private readonly fs: RealmFs;
   private readonly sharedDir: string;
   private readonly signallingFile: string;
   private readonly outputFile: string;
@@ -75,12 +87,18 @@ export class RealmClient {
   private lock: FolderLock | undefined;
 
   constructor(private readonly options: ClientOptions) {
-    this.sharedDir = path.resolve(options.sharedDir);
-    this.signallingFile = path.join(this.sharedDir, signallingFileName);
-    this.outputFile = path.join(this.sharedDir, outputFileName);
+    this.fs = options.fs ?? new LocalRealmFs({ fileEvents: options.useFileEvents ?? true });
+    if (!(this.fs instanceof LocalRealmFs) && !this.fs.path.isAbsolute(options.sharedDir)) {
+      throw new Error(
+        `The shared folder on ${this.fs.description} must be an absolute path, not ${options.sharedDir}`,
+      );
+    }
+    this.sharedDir = this.fs.path.resolve(options.sharedDir);
+    this.signallingFile = this.fs.path.join(this.sharedDir, signallingFileName);
+    this.outputFile = this.fs.path.join(this.sharedDir, outputFileName);
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.log = options.log ?? silentLogger;
-    this.watcher = new FolderWatcher(this.sharedDir, {
+    this.watcher = new FolderWatcher(this.fs, this.sharedDir, {
       pollMs: options.pollMs ?? 200,
       useFileEvents: options.useFileEvents ?? true,
     });
@@ -110,7 +128,7 @@ export class RealmClient {
         const result: ImageResult = stopReason
           ? { image, top5: [], ms: null, error: `not sent: ${stopReason}` }
           : await this.classifyOne(image, batchId, position, batch).catch((error: unknown) => {
-              stopReason = describeStop(error, image);
+              stopReason = describeStop(error, image, this.fs);
               return { image, top5: [], ms: null, error: errorMessage(error) };
             });
         results.push(result);
@@ -118,7 +136,11 @@ export class RealmClient {
         else this.log.info(`${image}: ${describeTop(result)} in ${result.ms} ms`);
         await batch.onResult?.(result, position);
       }
-      await writeSignalling(this.signallingFile, 'finished', '');
+      await this.writeState('finished').catch((error: unknown) => {
+        // The results are in; a folder that became unreachable only misses the final state.
+        if (!(error instanceof RealmFsConnectionError)) throw error;
+        this.log.warn(`Writing the finished state failed: ${errorMessage(error)}`);
+      });
       return results;
     } finally {
       await this.watcher.close();
@@ -132,10 +154,13 @@ export class RealmClient {
    */
   async open(): Promise<void> {
     if (this.lock) return;
-    this.lock = await FolderLock.acquire(path.join(this.sharedDir, lockFileName), (old, why) =>
-      this.log.warn(
-        `Taking over the shared-folder lock of process ${old?.pid ?? 'unknown'}: ${why}`,
-      ),
+    this.lock = await FolderLock.acquire(
+      this.fs.path.join(this.sharedDir, lockFileName),
+      (old, why) =>
+        this.log.warn(
+          `Taking over the shared-folder lock of process ${old?.pid ?? 'unknown'}: ${why}`,
+        ),
+      this.fs,
     );
   }
 
@@ -148,7 +173,7 @@ export class RealmClient {
 
   /** Initialises the signalling file and removes copies that earlier batches left behind. */
   private async prepareFolder(signal?: AbortSignal): Promise<void> {
-    let current = await readSignalling(this.signallingFile);
+    let current = await readSignalling(this.signallingFile, this.fs);
     if (current?.state === 'query') {
       this.log.warn(
         `The realm still has a query for ${current.fileName ?? '(no file name)'}; waiting for it`,
@@ -157,11 +182,33 @@ export class RealmClient {
     }
     if (current?.state !== 'processed' && current?.state !== 'finished') {
       if (current) this.log.warn(`Resetting signalling state ${JSON.stringify(current.rawState)}`);
-      await writeSignalling(this.signallingFile, 'processed', '');
+      await this.writeState('processed');
     }
-    for (const leftover of await findLeftoverCopies(this.sharedDir)) {
+    for (const leftover of await findLeftoverCopies(this.sharedDir, this.fs)) {
       this.log.info(`Removing ${leftover}, left by an earlier batch`);
-      await removeImageCopy(leftover);
+      await removeImageCopy(leftover, this.fs);
+    }
+  }
+
+  /** Writes an idle state; writing it twice is harmless, so a dropped connection retries it. */
+  private writeState(state: Exclude<SystemState, 'query'>): Promise<void> {
+    return retryInterrupted(() => writeSignalling(this.signallingFile, state, '', this.fs));
+  }
+
+  /**
+   * Writes the query for an image. When the connection drops during the write, the query is
+   * not written again here, because the realm may have taken it already. The caller's next
+   * check re-reads signalling.txt and output.txt and sends the query again only if it was lost.
+   */
+  private async writeQuery(realmPath: string): Promise<void> {
+    try {
+      await writeSignalling(this.signallingFile, 'query', realmPath, this.fs);
+    } catch (error) {
+      if (!(error instanceof RealmFsInterruptedError)) throw error;
+      this.log.warn(
+        `The connection to ${this.fs.description} dropped while writing the query for ` +
+          `${realmPath}; checking ${this.signallingFile} before sending it again`,
+      );
     }
   }
 
@@ -169,7 +216,7 @@ export class RealmClient {
     try {
       return await this.watcher.waitFor(
         async () => {
-          const state = await readSignalling(this.signallingFile);
+          const state = await readSignalling(this.signallingFile, this.fs);
           return state?.state === 'query' ? undefined : state;
         },
         this.timeoutMs,
@@ -198,7 +245,14 @@ export class RealmClient {
     if (batch.signal?.aborted) throw new WaitCancelledError();
 
     batch.onStart?.(image, position);
-    const copy = await placeImageCopy(this.sharedDir, batchId, position, image, input.bytes);
+    const copy = await placeImageCopy(
+      this.sharedDir,
+      batchId,
+      position,
+      image,
+      input.bytes,
+      this.fs,
+    );
     const realmPath = (this.options.toRealmPath ?? ((p: string) => p))(copy);
     let finished = false;
     try {
@@ -210,25 +264,27 @@ export class RealmClient {
     } finally {
       // A copy the realm may still open stays until a later batch removes it: deleting it now
       // would make the realm binary stop with `FATAL: input file ... not found`.
-      if (finished || this.options.realmStatus?.() !== undefined) await removeImageCopy(copy);
+      if (finished || this.options.realmStatus?.() !== undefined) {
+        await removeImageCopy(copy, this.fs);
+      }
     }
   }
 
   /** Writes the query for one image and waits for its output. */
   private async exchange(realmPath: string, signal?: AbortSignal): Promise<ImageOutput> {
-    let offset = await fileSize(this.outputFile);
+    let offset = await fileSize(this.outputFile, this.fs);
     let collector = new OutputCollector();
     let processedSince: number | undefined;
     let resends = 0;
-    await writeSignalling(this.signallingFile, 'query', realmPath);
+    await this.writeQuery(realmPath);
 
     const check = async (): Promise<ImageOutput | undefined> => {
       // Order matters. The realm prints its result lines before it writes `processed`, and a
       // realm prints FATAL before it exits: reading the state and exit status first, then the
       // output, guarantees the output is complete for what they report.
       const stopped = this.options.realmStatus?.();
-      const state = await readSignalling(this.signallingFile);
-      const appended = await readAppended(this.outputFile, offset);
+      const state = await readSignalling(this.signallingFile, this.fs);
+      const appended = await readAppended(this.outputFile, offset, this.fs);
       if (appended.truncated) {
         this.log.warn(`${this.outputFile} was truncated; reading it from the start`);
         collector = new OutputCollector();
@@ -256,7 +312,7 @@ export class RealmClient {
         resends += 1;
         processedSince = undefined;
         this.log.warn(`Query for ${realmPath} was lost; sending it again (${resends})`);
-        await writeSignalling(this.signallingFile, 'query', realmPath);
+        await this.writeQuery(realmPath);
       }
       return undefined;
     };
@@ -265,8 +321,8 @@ export class RealmClient {
       return await this.watcher.waitFor(check, this.timeoutMs, signal);
     } catch (error) {
       // Withdraw a query the realm has not read yet, so that it does not run after we left.
-      if (!(error instanceof BatchStoppedError)) {
-        await writeSignalling(this.signallingFile, 'finished', '').catch(() => undefined);
+      if (!(error instanceof BatchStoppedError || error instanceof RealmFsConnectionError)) {
+        await this.writeState('finished').catch(() => undefined);
       }
       if (error instanceof WaitTimeoutError) {
         throw new BatchStoppedError(
@@ -279,9 +335,12 @@ export class RealmClient {
   }
 }
 
-function describeStop(error: unknown, image: string): string | undefined {
+function describeStop(error: unknown, image: string, fs: RealmFs): string | undefined {
   if (error instanceof WaitCancelledError) return 'the batch was cancelled';
   if (error instanceof BatchStoppedError) return `the realm stopped responding at ${image}`;
+  if (error instanceof RealmFsConnectionError) {
+    return `the connection to ${fs.description} failed at ${image}`;
+  }
   return undefined;
 }
 

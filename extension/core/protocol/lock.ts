@@ -1,5 +1,5 @@
-import { open, readFile, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
+import { localRealmFs, RealmFsInterruptedError, type RealmFs } from './realm-fs';
 
 /** Owner of a shared folder's lock, stored as JSON in the lock file. */
 export interface LockOwner {
@@ -37,11 +37,13 @@ export class FolderLock {
   private constructor(
     readonly file: string,
     readonly owner: LockOwner,
+    private readonly fs: RealmFs,
   ) {}
 
   static async acquire(
     file: string,
     onTakeOver: (previous: LockOwner | undefined, reason: string) => void = () => undefined,
+    fs: RealmFs = localRealmFs,
   ): Promise<FolderLock> {
     const owner: LockOwner = {
       pid: process.pid,
@@ -49,16 +51,28 @@ export class FolderLock {
       startedAt: new Date().toISOString(),
     };
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      if (await tryCreate(file, owner)) return new FolderLock(file, owner);
+      try {
+        if (await fs.createExclusive(file, JSON.stringify(owner) + '\n')) {
+          return new FolderLock(file, owner, fs);
+        }
+      } catch (error) {
+        if (!(error instanceof RealmFsInterruptedError)) throw error;
+        // The connection dropped during the create: the file's contents tell whether it is ours.
+        // NOTE: a drop between creating the file and writing it leaves an empty lock, which
+        // counts as another client's until it is unreadableLockGraceMs old.
+        const current = await readOwner(file, fs);
+        if (current && isSameOwner(current, owner)) return new FolderLock(file, owner, fs);
+        continue;
+      }
 
-      const previous = await readOwner(file);
-      const staleReason = await describeStaleLock(file, previous);
+      const previous = await readOwner(file, fs);
+      const staleReason = await describeStaleLock(file, previous, fs);
       if (staleReason === undefined) {
         if (previous) throw new FolderLockedError(file, previous);
         continue;
       }
       onTakeOver(previous, staleReason);
-      await unlink(file).catch(() => undefined);
+      await fs.remove(file).catch(() => undefined);
     }
     throw new Error(
       `Could not take the lock ${file}: another client is creating it. Try again in a few seconds.`,
@@ -67,32 +81,22 @@ export class FolderLock {
 
   /** Removes the lock file if it is still this lock's. */
   async release(): Promise<void> {
-    const current = await readOwner(this.file);
-    if (current?.pid === this.owner.pid && current.startedAt === this.owner.startedAt) {
-      await unlink(this.file).catch(() => undefined);
+    const current = await readOwner(this.file, this.fs);
+    if (current && isSameOwner(current, this.owner)) {
+      await this.fs.remove(this.file).catch(() => undefined);
     }
   }
 }
 
-async function tryCreate(file: string, owner: LockOwner): Promise<boolean> {
-  let handle;
-  try {
-    handle = await open(file, 'wx');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
-  try {
-    await handle.writeFile(JSON.stringify(owner) + '\n');
-  } finally {
-    await handle.close();
-  }
-  return true;
+function isSameOwner(a: LockOwner, b: LockOwner): boolean {
+  return a.pid === b.pid && a.hostname === b.hostname && a.startedAt === b.startedAt;
 }
 
-async function readOwner(file: string): Promise<LockOwner | undefined> {
+async function readOwner(file: string, fs: RealmFs): Promise<LockOwner | undefined> {
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<LockOwner>;
+    const bytes = await fs.readFile(file);
+    if (bytes === undefined) return undefined;
+    const parsed = JSON.parse(bytes.toString('utf8')) as Partial<LockOwner>;
     if (
       typeof parsed.pid === 'number' &&
       typeof parsed.hostname === 'string' &&
@@ -110,10 +114,12 @@ async function readOwner(file: string): Promise<LockOwner | undefined> {
 async function describeStaleLock(
   file: string,
   owner: LockOwner | undefined,
+  fs: RealmFs,
 ): Promise<string | undefined> {
   if (!owner) {
-    const info = await stat(file).catch(() => undefined);
+    const info = await fs.stat(file).catch(() => undefined);
     if (!info) return 'the lock file disappeared';
+    // NOTE: over SSH the time comes from the board's clock, so a skewed clock shifts the grace.
     const ageMs = Date.now() - info.mtimeMs;
     return ageMs > unreadableLockGraceMs ? 'the lock file is unreadable' : undefined;
   }

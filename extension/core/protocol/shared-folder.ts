@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic';
-import { isMissingFileError, pathExists } from '../files';
+import { localRealmFs, retryInterrupted, type RealmFs } from './realm-fs';
 
 // Copies the client places in the shared folder: `cca-<batch id>-<sequence>-<name>.bmp`.
 const copyPattern = /^cca-[0-9a-f]{8}-\d+-[A-Za-z0-9._-]*\.bmp$/;
@@ -27,41 +25,41 @@ export async function placeImageCopy(
   sequence: number,
   sourcePath: string,
   bytes: Uint8Array,
+  fs: RealmFs = localRealmFs,
 ): Promise<string> {
+  // The source is a file of this machine; the copy's path belongs to the folder's file system.
   const base = path
     .basename(sourcePath, path.extname(sourcePath))
     .replace(/[^A-Za-z0-9._-]/g, '_')
     .slice(0, 60);
   for (let attempt = 0; ; attempt += 1) {
     const suffix = attempt === 0 ? '' : `-${attempt}`;
-    const copy = path.join(sharedDir, `cca-${batchId}-${sequence}-${base}${suffix}.bmp`);
-    if (!(await pathExists(copy))) {
-      await writeFileAtomic(copy, bytes);
+    const copy = fs.path.join(sharedDir, `cca-${batchId}-${sequence}-${base}${suffix}.bmp`);
+    if ((await fs.stat(copy)) === undefined) {
+      await retryInterrupted(() => fs.writeFileAtomic(copy, bytes));
       return copy;
     }
   }
 }
 
 /** Removes a copy the client created; a copy that is already gone is fine. */
-export async function removeImageCopy(copy: string): Promise<void> {
-  if (!isClientCopy(path.basename(copy))) {
+export async function removeImageCopy(copy: string, fs: RealmFs = localRealmFs): Promise<void> {
+  if (!isClientCopy(fs.path.basename(copy))) {
     throw new Error(`Refusing to delete ${copy}: it is not an image copy made by this client`);
   }
-  await unlink(copy).catch((error: unknown) => {
-    if (!isMissingFileError(error)) throw error;
-  });
+  await fs.remove(copy);
 }
 
 /**
  * Lists copies left by earlier batches that ended without cleaning up (a crash, a cancel
- * while the realm still held the image, a timeout), except the one named in `keep`.
+ * while the realm still held the image, a timeout).
  */
-export async function findLeftoverCopies(sharedDir: string, keep?: string): Promise<string[]> {
-  const names = await readdir(sharedDir);
-  return names
-    .filter((name) => isClientCopy(name))
-    .map((name) => path.join(sharedDir, name))
-    .filter((file) => file !== keep);
+export async function findLeftoverCopies(
+  sharedDir: string,
+  fs: RealmFs = localRealmFs,
+): Promise<string[]> {
+  const names = await fs.list(sharedDir);
+  return names.filter((name) => isClientCopy(name)).map((name) => fs.path.join(sharedDir, name));
 }
 
 /**
@@ -72,47 +70,26 @@ export async function findLeftoverCopies(sharedDir: string, keep?: string): Prom
 export async function readAppended(
   file: string,
   offset: number,
+  fs: RealmFs = localRealmFs,
 ): Promise<{ text: string; nextOffset: number; truncated: boolean }> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    if (isMissingFileError(error)) return { text: '', nextOffset: offset, truncated: false };
-    throw error;
-  }
-  try {
-    const { size } = await handle.stat();
-    const truncated = size < offset;
-    const start = truncated ? 0 : offset;
-    if (size === start) return { text: '', nextOffset: start, truncated };
+  let tail = await fs.readFrom(file, offset);
+  if (!tail) return { text: '', nextOffset: offset, truncated: false };
+  const truncated = tail.size < offset;
+  const start = truncated ? 0 : offset;
+  if (truncated) tail = await fs.readFrom(file, 0);
+  if (!tail || tail.bytes.length === 0) return { text: '', nextOffset: start, truncated };
 
-    const buffer = Buffer.alloc(size - start);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
-    // Cut at the last newline so a multi-byte character is never split between two reads.
-    const lastNewline = buffer.subarray(0, bytesRead).lastIndexOf(0x0a);
-    const usable = lastNewline < 0 ? 0 : lastNewline + 1;
-    return {
-      text: buffer.subarray(0, usable).toString('utf8'),
-      nextOffset: start + usable,
-      truncated,
-    };
-  } finally {
-    await handle.close();
-  }
+  // Cut at the last newline so a multi-byte character is never split between two reads.
+  const lastNewline = tail.bytes.lastIndexOf(0x0a);
+  const usable = lastNewline < 0 ? 0 : lastNewline + 1;
+  return {
+    text: tail.bytes.subarray(0, usable).toString('utf8'),
+    nextOffset: start + usable,
+    truncated,
+  };
 }
 
 /** Returns the size of a file, or 0 when it does not exist. */
-export async function fileSize(file: string): Promise<number> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    if (isMissingFileError(error)) return 0;
-    throw error;
-  }
-  try {
-    return (await handle.stat()).size;
-  } finally {
-    await handle.close();
-  }
+export async function fileSize(file: string, fs: RealmFs = localRealmFs): Promise<number> {
+  return (await fs.stat(file))?.size ?? 0;
 }

@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { isMissingFileError } from '../files';
-import { writeFileAtomic } from './atomic';
+import { localRealmFs, type RealmFs } from './realm-fs';
 
 /**
  * States of the signalling file. The normal world writes `query` and `finished`; the realm
@@ -50,13 +48,12 @@ export function formatSignalling(state: SystemState, fileName?: string): string 
 }
 
 /** Reads and parses the signalling file; returns undefined when it does not exist. */
-export async function readSignalling(file: string): Promise<Signalling | undefined> {
-  try {
-    return parseSignalling(await readFile(file, 'utf8'));
-  } catch (error) {
-    if (isMissingFileError(error)) return undefined;
-    throw error;
-  }
+export async function readSignalling(
+  file: string,
+  fs: RealmFs = localRealmFs,
+): Promise<Signalling | undefined> {
+  const bytes = await fs.readFile(file);
+  return bytes === undefined ? undefined : parseSignalling(bytes.toString('utf8'));
 }
 
 /** Replaces the signalling file atomically, so that the other side never reads half a state. */
@@ -64,9 +61,10 @@ export async function writeSignalling(
   file: string,
   state: SystemState,
   fileName?: string,
+  fs: RealmFs = localRealmFs,
 ): Promise<void> {
   if (fileName !== undefined && /[\r\n]/.test(fileName)) {
     throw new Error(`Image path ${JSON.stringify(fileName)} contains a line break`);
   }
-  await writeFileAtomic(file, formatSignalling(state, fileName));
+  await fs.writeFileAtomic(file, formatSignalling(state, fileName));
 }

@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'chokidar';
+import type { RealmFs, RealmFsWatch } from './realm-fs';
 
 /** Raised when a wait runs past its deadline. */
 export class WaitTimeoutError extends Error {
@@ -24,8 +24,8 @@ export interface FolderWatcherOptions {
   /** Interval of the polling fallback, in milliseconds; it runs even when events arrive. */
   pollMs: number;
   /**
-   * Whether to subscribe to file events as well. 9p shares deliver none, so polling alone
-   * must be correct; events only cut the latency on local folders.
+   * Whether to subscribe to the file system's events as well, where it has them. 9p shares and
+   * SFTP deliver none, so polling alone must be correct; events only cut the latency.
    */
   useFileEvents: boolean;
 }
@@ -35,26 +35,24 @@ export interface FolderWatcherOptions {
  * the check returns a value, the deadline passes or the wait is cancelled.
  */
 export class FolderWatcher {
-  private watcher: FSWatcher | undefined;
+  private watcher: RealmFsWatch | undefined;
   private readonly wakers = new Set<() => void>();
   private generation = 0;
   private lastEventAt = Number.NEGATIVE_INFINITY;
 
   constructor(
+    private readonly fs: RealmFs,
     private readonly folder: string,
     private readonly options: FolderWatcherOptions,
   ) {}
 
-  /** Subscribes to file events; resolves once the subscription is ready. */
+  /** Subscribes to file events, if the file system has them; resolves once they are ready. */
   async start(): Promise<void> {
-    if (!this.options.useFileEvents || this.watcher) return;
-    const watcher = watch(this.folder, { ignoreInitial: true, depth: 0 });
-    watcher.on('all', () => {
+    if (!this.options.useFileEvents || !this.fs.watch || this.watcher) return;
+    this.watcher = await this.fs.watch(this.folder, () => {
       this.lastEventAt = Date.now();
       this.wake();
     });
-    this.watcher = watcher;
-    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   }
 
   async close(): Promise<void> {

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { RealmClient, type ClientOptions } from '../../../core/protocol/client';
 import type { Prediction } from '../../../core/protocol/output';
+import { LocalRealmFs, RealmFsInterruptedError } from '../../../core/protocol/realm-fs';
 import { parseSignalling } from '../../../core/protocol/signalling';
 import { FakeRealm, writeTinyBmp, type Answer } from './fake-realm';
 
@@ -40,6 +42,37 @@ function startRealm(pollMs: number, answer: Answer = () => predictions): FakeRea
 
 function client(options: Partial<ClientOptions> = {}): RealmClient {
   return new RealmClient({ sharedDir, pollMs: 20, timeoutMs: 10_000, ...options });
+}
+
+/**
+ * A test double for a transport whose connection drops during a write: the first query write
+ * for each image raises RealmFsInterruptedError, as SSH does when the connection drops during
+ * the rename. With `landed` the write happened, and the realm took it, before the error;
+ * without it, the write was lost.
+ */
+class InterruptedQueryFs extends LocalRealmFs {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly landed: boolean) {
+    super();
+  }
+
+  get interrupted(): number {
+    return this.seen.size;
+  }
+
+  override async writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+    const isQuery = typeof data === 'string' && data.startsWith('systemState: query');
+    if (!isQuery || this.seen.has(data)) return super.writeFileAtomic(file, data);
+    this.seen.add(data);
+    if (this.landed) {
+      await super.writeFileAtomic(file, data);
+      // The reply is lost only after the realm took the query, so a blind resend would run it
+      // a second time.
+      while ((await readFile(file, 'utf8')) === data) await delay(5);
+    }
+    throw new RealmFsInterruptedError(file);
+  }
 }
 
 async function signallingState(): Promise<string | undefined> {
@@ -206,5 +239,46 @@ describe('RealmClient', () => {
     const fake = startRealm(10);
     const results = await client({ realmStatus: fake.status }).classify(images);
     assert.deepEqual(results[0]?.top5, predictions);
+  });
+
+  test('does not resend a query that landed before a drop', async () => {
+    const images = await makeImages(3);
+    const fake = startRealm(10);
+    const fs = new InterruptedQueryFs(true);
+    const results = await client({ realmStatus: fake.status, fs }).classify(images);
+
+    assert.deepEqual(
+      results.map((r) => r.error),
+      [null, null, null],
+    );
+    assert.equal(fs.interrupted, 3, 'every query write was interrupted');
+    assert.equal(fake.handled.length, 3, `the realm ran ${fake.handled.join(', ')}`);
+    assert.equal(new Set(fake.handled).size, 3);
+  });
+
+  test('resends a query lost in a drop', async () => {
+    const images = await makeImages(2);
+    const fake = startRealm(10);
+    const fs = new InterruptedQueryFs(false);
+    const warnings: string[] = [];
+    const log = {
+      debug: () => {},
+      info: () => {},
+      error: () => {},
+      warn: (m: string) => warnings.push(m),
+    };
+    const results = await client({ realmStatus: fake.status, fs, log }).classify(images);
+
+    assert.deepEqual(
+      results.map((r) => r.error),
+      [null, null],
+    );
+    assert.deepEqual(results[1]?.top5, predictions);
+    assert.equal(fs.interrupted, 2, 'the first query write of each image was lost');
+    assert.equal(fake.handled.length, 2);
+    assert.ok(
+      warnings.some((w) => /dropped while writing the query/.test(w)),
+      warnings.join('\n'),
+    );
   });
 });
