@@ -12,6 +12,11 @@ export interface QemuBoardOptions {
   shareDir?: string;
   /** Hold the guest until a client connects to ports[0]. */
   waitForClient?: boolean;
+  /**
+   * Up to four files, in the order of `ports`, that receive everything the guest prints on that
+   * console, connected client or not (QEMU's chardev `logfile`). An empty entry writes none.
+   */
+  logFiles?: readonly (string | undefined)[];
 }
 
 export interface QemuBoard {
