@@ -272,6 +272,8 @@ function printStatistics(startedAt) {
 
 async function main() {
   const startedAt = performance.now();
+  // The real model's command line names its binary; the product finds the FVP by that name.
+  process.title = 'FVP_Base_RevC-2xAEMvA';
   const { parameters, flags, data } = parseCommandLine(process.argv.slice(2));
   if (flags.has('--version')) {
     process.stdout.write(
@@ -287,19 +289,16 @@ async function main() {
   }
   checkDataFiles(parameters, data);
 
-  const board = await startBoard(parameters);
-  for (const [index, port] of board.ports.entries()) {
-    process.stdout.write(`terminal_${index}: Listening for serial connection on port ${port}\n`);
-  }
-  reportTerminals(parameters);
-  reportFlashImages(parameters);
-  startWatchdog(board.pid);
-
+  // A stop request from the moment the board starts is honoured: the handlers come before the
+  // port lines, which are what tells a caller the model runs.
+  let board;
   let stopping = false;
   const stop = async (message) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`\n${message}\n`);
+    // While the board starts, the code after startBoard() finishes the stop.
+    if (!board) return;
     await board.stop();
     if (flags.has('--stat')) printStatistics(startedAt);
     process.exit(0);
@@ -307,6 +306,19 @@ async function main() {
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
     process.on(signal, () => void stop('Info: /OSCI/SystemC: Simulation stopped by user.'));
   }
+
+  board = await startBoard(parameters);
+  if (stopping) {
+    await board.stop();
+    process.exit(0);
+  }
+  for (const [index, port] of board.ports.entries()) {
+    process.stdout.write(`terminal_${index}: Listening for serial connection on port ${port}\n`);
+  }
+  reportTerminals(parameters);
+  reportFlashImages(parameters);
+  startWatchdog(board.pid);
+
   // The guest powering off ends QEMU, and with it the simulation.
   const qemuStart = startTimeOf(board.pid);
   setInterval(() => {
