@@ -1,7 +1,8 @@
 // Builds the test board's initramfs, a gzip-compressed newc archive made by cpio. It contains
 // busybox-static for arm64 with a link per applet, the 9p modules of the kernel package, and
-// the files in guest/: init, inittab, a buildroot-like hostname, issue and motd, and a root
-// account with the password `root`.
+// the files in guest/: init, inittab, a buildroot-like hostname, issue and motd, a root
+// account with the password `root`, and the FVP stand-in's programs (firmware banners, the
+// lkvm stand-in with its realm session, and the realm_inference test double).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
@@ -25,8 +26,26 @@ const ETC_FILES = [
   ['profile', 0o644],
 ];
 
-/** Applets that the guest's init, inittab and login need. A busybox without them is unusable. */
-const REQUIRED_APPLETS = ['sh', 'init', 'getty', 'login', 'mount', 'insmod', 'hostname', 'tr'];
+/** Programs of guest/ that go elsewhere, with their paths in the guest and their modes. */
+const PROGRAM_FILES = [
+  ['boot-banners', 'usr/lib/cca-stand-in/boot-banners', 0o755],
+  ['lkvm', 'bin/lkvm', 0o755],
+  ['realm_inference', 'bin/realm_inference', 0o755],
+  ['realm-session', 'usr/lib/cca-stand-in/realm-session', 0o755],
+  ['realm-shell', 'usr/lib/cca-stand-in/realm-shell', 0o755],
+  ['mount.9p', 'bin/mount.9p', 0o755],
+];
+
+/**
+ * Applets that the guest's init, inittab and login, and the shell scripts of guest/, need. A
+ * busybox without them is unusable.
+ */
+const REQUIRED_APPLETS = [
+  ...['sh', 'init', 'getty', 'login', 'mount', 'insmod', 'hostname', 'tr', 'grep', 'cat'],
+  ...['mkdir', 'rm', 'head', 'cpio', 'cut', 'sed', 'awk', 'expr', 'od', 'wc', 'dd', 'id'],
+  ...['realpath', 'readlink', 'dirname', 'uname', 'nproc', 'unshare', 'sleep', 'usleep'],
+  ...['md5sum', 'stty', 'tac', 'mv'],
+];
 
 /**
  * Returns a key for the initramfs's inputs: the versions of the kernel and busybox packages and
@@ -36,7 +55,12 @@ export function initramfsKey(kernelVersion, busyboxVersion) {
   const hash = createHash('sha256');
   hash.update(`${kernelVersion}\n${busyboxVersion}\n`);
   hash.update(readFileSync(import.meta.filename));
-  for (const name of readdirSync(GUEST_DIR).sort()) {
+  const files = [];
+  for (const entry of readdirSync(GUEST_DIR, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    files.push(path.relative(GUEST_DIR, path.join(entry.parentPath, entry.name)));
+  }
+  for (const name of files.sort()) {
     hash.update(`${name}\n`);
     hash.update(readFileSync(path.join(GUEST_DIR, name)));
   }
@@ -141,6 +165,11 @@ export async function buildInitramfs({ busyboxPath, modules, workDir, outputFile
   for (const [name, mode] of ETC_FILES) {
     await copyFile(path.join(GUEST_DIR, name), path.join(root, 'etc', name));
     await chmod(path.join(root, 'etc', name), mode);
+  }
+  for (const [name, target, mode] of PROGRAM_FILES) {
+    await mkdir(path.dirname(path.join(root, target)), { recursive: true });
+    await copyFile(path.join(GUEST_DIR, name), path.join(root, target));
+    await chmod(path.join(root, target), mode);
   }
   const shadow = `root:${await hashPassword('root')}:19000:0:99999:7:::\n`;
   await writeFile(path.join(root, 'etc', 'shadow'), shadow, { mode: 0o600 });
