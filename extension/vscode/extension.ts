@@ -9,6 +9,7 @@ import { registerInferenceCommands } from './inference/commands';
 import { startRmmLanguageClient } from './rmm/language-client';
 import { registerAfterEditCommand } from './rmm/rebuild';
 import { RmiLoggingTree } from './rmm/logging-tree';
+import { registerStack } from './stack/commands';
 import { ResultsPanel, resultsViewType } from './inference/results-panel';
 
 const realms = new Set<EmulatedRealm>();
@@ -43,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerInferenceCommands(inference),
     { dispose: () => panel.dispose() },
   );
+  registerStack(context, consoles, log);
   const rmiTree = new RmiLoggingTree(log);
   context.subscriptions.push(rmiTree, rmiTree.register());
   registerAfterEditCommand(context, log);

@@ -76,6 +76,8 @@ export interface InContainerOptions {
   tty?: boolean;
   /** Further variables to set in the container. */
   env?: Readonly<Record<string, string>>;
+  /** Further host folders mounted at the same path, such as the build's overlay folders. */
+  mounts?: readonly string[];
 }
 
 /** Returns a new container name for a step, unique enough to stop one run by name. */
@@ -109,7 +111,12 @@ export function inContainerCommand(options: InContainerOptions): CommandSpec {
   const name = options.name ?? containerName('step');
   const args = ['run', '--rm', '--init', '--name', name, '--network', 'host'];
   args.push('--user', `${user.uid}:${user.gid}`);
-  args.push('-v', `${options.stackRoot}:${options.stackRoot}`, '-w', cwd, '--env', 'DISPLAY');
+  args.push('-v', `${options.stackRoot}:${options.stackRoot}`);
+  for (const folder of options.mounts ?? []) {
+    requireAbsolute(folder, 'A folder mounted into the container');
+    args.push('-v', `${folder}:${folder}`);
+  }
+  args.push('-w', cwd, '--env', 'DISPLAY');
   for (const [variable, value] of Object.entries(options.env ?? {})) {
     args.push('--env', `${variable}=${value}`);
   }

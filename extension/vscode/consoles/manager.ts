@@ -168,6 +168,37 @@ export class ConsoleManager implements vscode.Disposable {
     return this.require(key).console.waitFor(pattern, timeoutMs, { includeRecent });
   }
 
+  /**
+   * Reads FVP output that the product received itself (boot.sh's stdout), for the ports the FVP
+   * chose; a console whose port moved reconnects there.
+   */
+  pushFvpOutput(text: string): void {
+    this.portMap.push(text);
+  }
+
+  /**
+   * Brings a console to a shell prompt: logs in with `user` and the stored password at a
+   * `login:` prompt, and returns at once at a shell prompt. Throws with the fix when no
+   * password is stored or no prompt comes within `timeoutMs`.
+   */
+  async ensureShell(key: string, user: string, timeoutMs: number): Promise<void> {
+    const telnet = this.require(key).console;
+    telnet.sendLine('');
+    const prompt = await telnet.waitFor(loginOrShellPrompt, timeoutMs, { includeRecent: false });
+    if (!/login: *$/m.test(prompt)) return;
+    const password = await this.secrets.get(passwordSecretKey);
+    if (password === undefined) {
+      throw new Error(
+        `${key} asks for a login and no password is stored: run "CCA: Set Console Password"`,
+      );
+    }
+    telnet.sendLine(user);
+    await telnet.waitFor(/[Pp]assword: *$/m, 15_000);
+    telnet.sendLine(password);
+    await telnet.waitFor(/[#$] *(?:\x1b\[[0-9;?]*[A-Za-z])*$/m, 30_000);
+    this.log.info(`${key}: logged in as ${user}`);
+  }
+
   dispose(): void {
     clearInterval(this.fvpOutputTimer);
     for (const managed of this.consoles.values()) void managed.console.stop();
