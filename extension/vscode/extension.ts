@@ -26,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
     panel,
     baseDir,
     realms,
+    secrets: context.secrets,
   };
 
   const consoles = new ConsoleManager(context.secrets, log);

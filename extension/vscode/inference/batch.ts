@@ -5,6 +5,12 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { startEmulatedRealm, type EmulatedRealm } from '../../core/emulated-realm/launcher';
 import { RealmClient, type ImageResult } from '../../core/protocol/client';
+import { createRealmFs } from '../../core/transport/backends';
+import {
+  SshAuthenticationError,
+  SshRealmFs,
+  type SshRealmFsOptions,
+} from '../../core/transport/ssh';
 import { checkTfliteModelFile } from '../../core/realm-runtime/model-file';
 import { ResultsWriter, newResultsPath, thumbnailPath } from '../../core/results';
 import { inferenceSection, readInferenceSettings, type InferenceSettings } from '../settings';
@@ -24,6 +30,8 @@ export interface InferenceContext {
   baseDir(): string;
   /** Realm processes running now, stopped on deactivation. */
   realms: Set<EmulatedRealm>;
+  /** SSH passwords and key passphrases. */
+  secrets: vscode.SecretStorage;
 }
 
 let batchRunning = false;
@@ -47,7 +55,12 @@ export async function classifyImages(
   if (batchRunning) {
     return reject('A batch is already running; wait for it or cancel it first.');
   }
-  const settings = readInferenceSettings();
+  let settings: InferenceSettings;
+  try {
+    settings = readInferenceSettings();
+  } catch (error) {
+    return failed(context, error);
+  }
   const problem = checkInputs(settings);
   if (problem) {
     context.log.error(problem.message);
@@ -62,9 +75,19 @@ export async function classifyImages(
   batchRunning = true;
   try {
     return await runBatch(context, settings, images);
+  } catch (error) {
+    // Connecting to the realm failed (host key, login, unreachable board): nothing was sent.
+    return failed(context, error);
   } finally {
     batchRunning = false;
   }
+}
+
+function failed(context: InferenceContext, error: unknown): BatchOutcome {
+  const message = error instanceof Error ? error.message : String(error);
+  context.log.error(`Classification did not start: ${message}`);
+  void vscode.window.showErrorMessage(`Classification did not start: ${message}`);
+  return { kind: 'rejected', message };
 }
 
 async function runBatch(
@@ -76,8 +99,8 @@ async function runBatch(
   const writer = await ResultsWriter.create(newResultsPath(context.baseDir()));
   const sharedDir = settings.sharedFolder ?? (await mkdtemp(path.join(os.tmpdir(), 'cca-shared-')));
   log.info(
-    `Run started: ${images.length} image(s), model ${settings.model}, shared folder ` +
-      `${sharedDir}, results ${writer.file}`,
+    `Run started: ${images.length} image(s), ${describeBackend(settings)}, model ` +
+      `${settings.model}, shared folder ${sharedDir}, results ${writer.file}`,
   );
   await context.panel.startLive(writer.file);
 
@@ -88,7 +111,7 @@ async function runBatch(
     results = await vscode.window.withProgress(
       {
         location: vscode.ProgressLocation.Notification,
-        title: 'Classifying in the emulated realm',
+        title: `Classifying in ${describeBackend(settings)}`,
         cancellable: true,
       },
       async (progress, token) => {
@@ -135,15 +158,34 @@ async function classifyWithRealm(
   },
 ): Promise<ImageResult[]> {
   let realm: EmulatedRealm | undefined;
+  const backend = createRealmFs({
+    backend: settings.backend,
+    sharedFolder: sharedDir,
+    realmFolder: settings.realmFolder,
+    ssh: sshOptions(context, settings),
+  });
   const client = new RealmClient({
-    sharedDir,
+    sharedDir: backend.sharedDir,
+    fs: backend.fs,
+    toRealmPath: backend.toRealmPath,
+    useFileEvents: backend.kind === 'emulated',
     timeoutMs: settings.timeoutMs,
     pollMs: settings.pollMs,
     realmStatus: () => realm?.status(),
     log: context.log,
   });
-  await client.open();
   try {
+    if (backend.fs instanceof SshRealmFs) await connectSsh(context, settings, backend.fs);
+    await client.open();
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+  try {
+    // A realm on the FVP answers through the share or SSH; only the emulated one starts here.
+    if (backend.kind !== 'emulated') {
+      return await client.classify(images, { signal, ...callbacks });
+    }
     realm = startEmulatedRealm({
       script: vscode.Uri.joinPath(context.extensionUri, 'dist', 'emulated-realm.js').fsPath,
       // In desktop VS Code this is Electron, which the launcher runs in Node mode.
@@ -162,12 +204,116 @@ async function classifyWithRealm(
       context.realms.delete(realm);
     }
     await client.close();
+    await backend.close();
+  }
+}
+
+/** Names where the realm side runs, for the progress title and the log. */
+function describeBackend(settings: InferenceSettings): string {
+  switch (settings.backend) {
+    case 'emulated':
+      return 'the emulated realm';
+    case 'fvpShare':
+      return 'the realm on the FVP (9p share)';
+    case 'ssh':
+      return `the realm on the FVP (SSH ${settings.ssh.user}@${settings.ssh.host}:${settings.ssh.port})`;
+  }
+}
+
+/** Key of an SSH password in SecretStorage, per user, host and port. */
+export function sshPasswordKey(settings: InferenceSettings): string {
+  const { user, host, port } = settings.ssh;
+  return `ccaRealmStudio.ssh.password:${user}@${host}:${port}`;
+}
+
+/**
+ * The SSH connection options: the host key prompt on first contact, and the password and key
+ * passphrase from SecretStorage, asked for once and stored.
+ */
+function sshOptions(context: InferenceContext, settings: InferenceSettings): SshRealmFsOptions {
+  const { ssh } = settings;
+  return {
+    host: ssh.host,
+    port: ssh.port,
+    username: ssh.user,
+    privateKeyFile: ssh.privateKey,
+    knownHostsFile: ssh.knownHostsFile,
+    log: context.log,
+    onStateChange: (state, message) => context.log.info(`SSH ${state}: ${message}`),
+    confirmUnknownHost: async (key) => {
+      const trust = 'Trust and Connect';
+      const choice = await vscode.window.showWarningMessage(
+        `The host [${key.host}]:${key.port} is not in ${key.knownHostsFile}. Its ${key.keyType} ` +
+          `key fingerprint is ${key.fingerprint}. Trust it and add it to known_hosts?`,
+        { modal: true },
+        trust,
+      );
+      return choice === trust;
+    },
+    password: async (target) => {
+      const stored = await context.secrets.get(sshPasswordKey(settings));
+      if (stored !== undefined) return stored;
+      const entered = await vscode.window.showInputBox({
+        title: `Password for ${target}`,
+        prompt: "Stored in VS Code's secret storage for the next connections",
+        password: true,
+        ignoreFocusOut: true,
+      });
+      if (entered !== undefined) await context.secrets.store(sshPasswordKey(settings), entered);
+      return entered;
+    },
+    passphrase: async (keyFile) => {
+      const key = `ccaRealmStudio.ssh.passphrase:${keyFile}`;
+      const stored = await context.secrets.get(key);
+      if (stored !== undefined) return stored;
+      const entered = await vscode.window.showInputBox({
+        title: `Passphrase of ${keyFile}`,
+        password: true,
+        ignoreFocusOut: true,
+      });
+      if (entered !== undefined) await context.secrets.store(key, entered);
+      return entered;
+    },
+  };
+}
+
+/** Connects before the batch, so that a host key or login problem shows first; forgets a rejected password. */
+async function connectSsh(
+  context: InferenceContext,
+  settings: InferenceSettings,
+  fs: SshRealmFs,
+): Promise<void> {
+  try {
+    await fs.connect();
+  } catch (error) {
+    if (error instanceof SshAuthenticationError && error.passwordRejected) {
+      await context.secrets.delete(sshPasswordKey(settings));
+    }
+    throw error;
   }
 }
 
 function checkInputs(
   settings: InferenceSettings,
 ): { message: string; setting: string } | undefined {
+  if (settings.backend === 'fvpShare' && !settings.sharedFolder) {
+    return {
+      message:
+        `The fvpShare backend needs the host folder the FVP exports: set ${inferenceSection}.sharedFolder ` +
+        'or ccaRealmStudio.stack.shareDir.',
+      setting: `${inferenceSection}.sharedFolder`,
+    };
+  }
+  if (settings.backend !== 'emulated') {
+    // The realm on the FVP has its own model; only a local shared folder can be checked here.
+    if (settings.backend === 'fvpShare' && !existsSync(settings.sharedFolder ?? '')) {
+      return {
+        message: `Shared folder not found: ${settings.sharedFolder}. Boot the FVP with the stack modifications, or fix ${inferenceSection}.sharedFolder.`,
+        setting: `${inferenceSection}.sharedFolder`,
+      };
+    }
+    return undefined;
+  }
   if (!existsSync(settings.model)) {
     return {
       message:
