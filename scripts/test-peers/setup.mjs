@@ -38,6 +38,12 @@ const HOST_PACKAGES = [
   'busybox',
   'openssh-server',
   'openssh-sftp-server',
+  // The fixture stack's build scripts run the real cmake, make, gcc and git, and mke2fs.
+  'cmake',
+  'make',
+  'gcc',
+  'git',
+  'e2fsprogs',
 ];
 const KERNEL_METAPACKAGE = 'linux-image-arm64:arm64';
 const GUEST_BUSYBOX = 'busybox-static:arm64';
