@@ -22,6 +22,8 @@ import { stackSection } from './settings';
 import { RealmsTree, StackTree, type StackNode } from './tree';
 
 const realmsKey = 'ccaRealmStudio.stack.realms';
+// buildroot's login prompt, or a shell prompt (busybox ash follows it with a cursor query).
+const normalWorldPrompt = /login: *$|[#$] *(?:\x1b\[[0-9;?]*[A-Za-z])*$/m;
 const previewScheme = 'cca-stack-preview';
 
 /** Wires the Stack and Realms views and the stack commands into VS Code. */
@@ -127,6 +129,18 @@ export function registerStack(
     await controller.refresh();
     controller.checkDependencies('boot');
     const tracker = await controller.boot(chosen);
+    if (chosen === 'shell') {
+      // The FVP takes minutes to reach the normal world's login; the consoles' auto-login (when
+      // on) logs in there. Tell the user once the prompt shows.
+      void consoles
+        .waitFor(hostConsole, normalWorldPrompt, 30 * 60_000, true)
+        .then(() =>
+          vscode.window.showInformationMessage(`The normal world is up on ${hostConsole}.`),
+        )
+        .catch((error: unknown) =>
+          log.warn(`Waiting for the normal world's login: ${String(error)}`),
+        );
+    }
     if (chosen === 'validate') {
       const lines = [...tracker.results.values()].map(
         (result) => `${result.world}: ${result.ok ? 'booted' : 'failed'}`,
