@@ -226,6 +226,16 @@ describe('Stack lifecycle on the fixture stack', function (this: Mocha.Suite) {
     const target = vscode.ConfigurationTarget.Workspace;
     await config.update('realmModel', '/root/shared_with_realm/model.tflite', target);
     await config.update('realmLabels', '/root/shared_with_realm/labels.txt', target);
+    // The service script as the realm overlay would install it; here it comes through the share.
+    copyFileSync(
+      path.join(repositoryRoot, 'realm', 'cca-inference-service.sh'),
+      path.join(share, 'cca-inference-service.sh'),
+    );
+    await config.update(
+      'serviceScript',
+      '/root/shared_with_realm/cca-inference-service.sh',
+      target,
+    );
 
     await run('startInference', { imageCount: 3 });
     const current = await state();

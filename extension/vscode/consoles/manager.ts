@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { readAppended } from '../../core/protocol/shared-folder';
 import { FvpPortMap } from '../../core/telnet/fvp-ports';
 import { TelnetConsole, type ConsoleState } from '../../core/telnet/console';
+import { TextTail } from '../../core/telnet/text-tail';
 import { readConsoleSettings, uartRoles, uarts, type ConsoleSettings, type Uart } from './settings';
 
 /** Key of the normal-world password in VS Code's SecretStorage. */
@@ -12,7 +13,11 @@ export const passwordSecretKey = 'ccaRealmStudio.consoles.password';
 // A login prompt, or a shell prompt possibly followed by a terminal query: busybox ash sends a
 // cursor position request (ESC [ 6 n) after each prompt.
 const escape = String.fromCharCode(0x1b);
-const loginOrShellPrompt = new RegExp(`login: *$|[#$] *(?:${escape}\\[[0-9;?]*[A-Za-z])*$`, 'm');
+const shellPrompt = new RegExp(`[#$] *(?:${escape}\\[[0-9;?]*[A-Za-z])*$`, 'm');
+export const loginOrShellPrompt = new RegExp(
+  `login: *$|[#$] *(?:${escape}\\[[0-9;?]*[A-Za-z])*$`,
+  'm',
+);
 
 // Output kept per console for terminals that open later, in characters (about 2 MB of text).
 const scrollbackLimit = 2_000_000;
@@ -40,7 +45,7 @@ export class ManagedConsole {
    * board printed before, and the telnet output covers the rest.
    */
   readonly uartFileEnd: number;
-  private scrollback = '';
+  private readonly scrollback = new TextTail(scrollbackLimit);
   private readonly listeners = new Set<(text: string) => void>();
 
   constructor(
@@ -64,21 +69,22 @@ export class ManagedConsole {
       log,
     });
     this.console.onData((text) => {
-      this.scrollback = (this.scrollback + text).slice(-scrollbackLimit);
+      this.scrollback.append(text);
       for (const listener of this.listeners) listener(text);
     });
   }
 
   /** Sends the kept output, then every new output, to `listener`. */
   attach(listener: (text: string) => void): vscode.Disposable {
-    if (this.scrollback) listener(this.scrollback);
+    const kept = this.scrollback.text();
+    if (kept) listener(kept);
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
   }
 
   /** The output kept so far (the tail of at most about 2 MB). */
   get output(): string {
-    return this.scrollback;
+    return this.scrollback.text();
   }
 }
 
@@ -195,7 +201,7 @@ export class ConsoleManager implements vscode.Disposable {
     telnet.sendLine(user);
     await telnet.waitFor(/[Pp]assword: *$/m, 15_000);
     telnet.sendLine(password);
-    await telnet.waitFor(/[#$] *(?:\x1b\[[0-9;?]*[A-Za-z])*$/m, 30_000);
+    await telnet.waitFor(shellPrompt, 30_000);
     this.log.info(`${key}: logged in as ${user}`);
   }
 

@@ -7,7 +7,7 @@ import { applyModifications, undoModifications } from '../../core/stack/modifica
 import { planModifications, previewModifications } from '../../core/stack/modifications';
 import type { BootMode } from '../../core/stack/commands';
 import { stepTitles, type StepId } from '../../core/stack/steps';
-import type { ConsoleManager } from '../consoles/manager';
+import { loginOrShellPrompt, type ConsoleManager } from '../consoles/manager';
 import { StackController, StepError, type BuildChoice } from './controller';
 import {
   explainLaunchFailure,
@@ -15,6 +15,7 @@ import {
   launchRealm,
   pickRealmProfile,
   powerOffRealm,
+  runServiceScript,
   startInferenceService,
   type RealmEntry,
 } from './realm';
@@ -22,8 +23,6 @@ import { stackSection } from './settings';
 import { RealmsTree, StackTree, type StackNode } from './tree';
 
 const realmsKey = 'ccaRealmStudio.stack.realms';
-// buildroot's login prompt, or a shell prompt (busybox ash follows it with a cursor query).
-const normalWorldPrompt = /login: *$|[#$] *(?:\x1b\[[0-9;?]*[A-Za-z])*$/m;
 const previewScheme = 'cca-stack-preview';
 
 /** Wires the Stack and Realms views and the stack commands into VS Code. */
@@ -133,7 +132,7 @@ export function registerStack(
       // The FVP takes minutes to reach the normal world's login; the consoles' auto-login (when
       // on) logs in there. Tell the user once the prompt shows.
       void consoles
-        .waitFor(hostConsole, normalWorldPrompt, 30 * 60_000, true)
+        .waitFor(hostConsole, loginOrShellPrompt, 30 * 60_000, true)
         .then(() =>
           vscode.window.showInformationMessage(`The normal world is up on ${hostConsole}.`),
         )
@@ -201,14 +200,37 @@ export function registerStack(
               /^[1-9]\d*$/.test(text) ? undefined : 'Enter a whole number of 1 or more',
           });
     if (!count) return;
-    const summary = await controller.track('inference', async () => {
+    const model = config.get<string>('realmModel', '/mobilenet_v1_1.0_224.tflite');
+    const labels = config.get<string>('realmLabels', '/labels.txt');
+    const script = config.get<string>('serviceScript', '/cca-inference-service.sh').trim();
+    const status = await controller.track('inference', async () => {
+      if (script !== '') {
+        // The project's service script, laid into the realm by the realm overlay.
+        const result = await runServiceScript(
+          consoles,
+          {
+            script,
+            imageCount: Number(count),
+            model,
+            labels,
+            shareDir: '/root/shared_with_realm',
+            tag: 'sh',
+          },
+          180_000,
+        );
+        if (result.outcome === 'failed')
+          throw new StepError(result.message ?? 'the service script failed');
+        if (result.outcome === 'pending') {
+          throw new StepError(
+            `${script} printed no status within 3 minutes; see the terminal_0 console`,
+          );
+        }
+        return result.message ?? result.outcome;
+      }
+      // Without a script, the mount and start lines are typed one by one.
       const result = await startInferenceService(
         consoles,
-        {
-          model: config.get<string>('realmModel', '/root/mobilenet_v1_1.0_224.tflite'),
-          labels: config.get<string>('realmLabels', '/root/labels.txt'),
-          imageCount: Number(count),
-        },
+        { model, labels, imageCount: Number(count) },
         120_000,
         shareOutput(),
       );
@@ -219,12 +241,12 @@ export function registerStack(
           'realm_inference printed nothing within 2 minutes; see the terminal_0 console',
         );
       }
-      return result;
+      return result.events.some((e) => e.kind === 'already-running')
+        ? 'realm_inference is already running'
+        : 'realm_inference is running';
     });
     await controller.markRunning('inference');
-    void vscode.window.showInformationMessage(
-      `realm_inference is ${summary.events.some((e) => e.kind === 'already-running') ? 'already running' : 'running'} in the realm.`,
-    );
+    void vscode.window.showInformationMessage(`Inference service: ${status}.`);
   };
 
   // output.txt as the host sees it: the FVP shares the host's share folder with the normal world,

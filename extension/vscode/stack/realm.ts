@@ -14,7 +14,7 @@ import {
   summariseInferenceStart,
   type InferenceServiceOptions,
 } from '../../core/stack/inference-service';
-import { quoteShellWord } from '../../core/stack/shell-words';
+import { quoteShellWord, renderShellLine } from '../../core/stack/shell-words';
 import type { ConsoleManager } from '../consoles/manager';
 import { readConsoleSettings } from '../consoles/settings';
 import { stackSection } from './settings';
@@ -216,6 +216,90 @@ export async function startInferenceService(
     buildInferenceServiceLines(options),
     (consoleText) => summariseInferenceStart(`${consoleText}\n${readHostOutput()}`),
     (result) => result.outcome !== 'starting',
+    timeoutMs,
+  );
+}
+
+/** How the realm's service script (realm/cca-inference-service.sh) ended. */
+export interface ServiceScriptResult {
+  outcome: 'started' | 'already running' | 'failed' | 'pending';
+  pid?: number;
+  imageCount?: number;
+  /** The script's status line, or the shell's error. */
+  message?: string;
+}
+
+/** Reads the service script's status line (its last line) from console output. */
+export function parseServiceScriptOutput(text: string, script: string): ServiceScriptResult {
+  const ok = /^cca-inference-service: (started|already running) pid (\d+) with -N (\d+).*$/m.exec(
+    text,
+  );
+  if (ok) {
+    return {
+      outcome: ok[1] === 'started' ? 'started' : 'already running',
+      pid: Number(ok[2]),
+      imageCount: Number(ok[3]),
+      message: ok[0].trim(),
+    };
+  }
+  const error = /^cca-inference-service: error: (.*)$/m.exec(text);
+  if (error) return { outcome: 'failed', message: error[1]?.trim() };
+  // busybox ash: "sh: can't open '/x.sh': No such file or directory".
+  const missing = /^sh: can't open '([^']*)'/m.exec(text);
+  if (missing?.[1] === script) {
+    return {
+      outcome: 'failed',
+      message:
+        `${script} is not in the realm: put realm/cca-inference-service.sh of CCA Realm Studio ` +
+        'in the realm overlay and rebuild, or set ccaRealmStudio.stack.serviceScript.',
+    };
+  }
+  return { outcome: 'pending' };
+}
+
+/**
+ * Runs the realm's service script in the realm's shell: it mounts the share, checks the model
+ * and labels, and starts (or keeps) realm_inference for `imageCount` images.
+ */
+export async function runServiceScript(
+  consoles: ConsoleManager,
+  options: {
+    script: string;
+    imageCount: number;
+    model: string;
+    labels: string;
+    shareDir: string;
+    tag: string;
+  },
+  timeoutMs: number,
+): Promise<ServiceScriptResult> {
+  const line = renderShellLine([
+    'sh',
+    options.script,
+    '-n',
+    String(options.imageCount),
+    '-m',
+    options.model,
+    '-l',
+    options.labels,
+    '-d',
+    options.shareDir,
+    '-t',
+    options.tag,
+  ]);
+  // The share is mounted first, so that a script kept in the share (instead of in the realm's
+  // root file system) is found; the script skips a share that is mounted.
+  const dir = quoteShellWord(options.shareDir);
+  const mount = [
+    `mkdir -p ${dir}`,
+    `grep -qsF ${quoteShellWord(` ${options.shareDir} 9p `)} /proc/mounts || ` +
+      `mount -t 9p -o trans=virtio ${quoteShellWord(options.tag)} ${dir}`,
+  ];
+  return typeAndWatch(
+    consoles,
+    [...mount, line],
+    (text) => parseServiceScriptOutput(text, options.script),
+    (result) => result.outcome !== 'pending',
     timeoutMs,
   );
 }
