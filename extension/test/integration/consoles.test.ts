@@ -132,8 +132,18 @@ describe('FVP consoles on the QEMU board', function (this: Mocha.Suite) {
     await config.update('fvpOutputFile', fvpOutput, vscode.ConfigurationTarget.Workspace);
 
     await vscode.commands.executeCommand('ccaRealmStudio.openConsoles');
-    await vscode.commands.executeCommand('ccaRealmStudio.consoles.sendLine', 'terminal_1', '');
-    await waitFor('terminal_1', 'login: *$', 60_000, true);
+    // QEMU prints a new login prompt only on input once a client is connected, and a line sent
+    // before the connection is up is lost: send one every few seconds until the prompt shows.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await vscode.commands.executeCommand('ccaRealmStudio.consoles.sendLine', 'terminal_1', '');
+      try {
+        await waitFor('terminal_1', 'login: *$', 3_000, true);
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      }
+    }
   });
 
   it('reconnects after the board restarts', async () => {
