@@ -201,7 +201,12 @@ export class ConsoleManager implements vscode.Disposable {
     telnet.sendLine(user);
     await telnet.waitFor(/[Pp]assword: *$/m, 15_000);
     telnet.sendLine(password);
-    await telnet.waitFor(shellPrompt, 30_000);
+    try {
+      await telnet.waitFor(shellPrompt, 30_000);
+    } catch {
+      // The wait's own error quotes the last console line, which could echo the password.
+      throw new Error(`${key}: no shell prompt within 30 s after logging in as ${user}`);
+    }
     this.log.info(`${key}: logged in as ${user}`);
   }
 

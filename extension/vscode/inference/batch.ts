@@ -226,6 +226,11 @@ export function sshPasswordKey(settings: InferenceSettings): string {
   return `ccaRealmStudio.ssh.password:${user}@${host}:${port}`;
 }
 
+/** Key of a private key's passphrase in SecretStorage. */
+function sshPassphraseKey(keyFile: string): string {
+  return `ccaRealmStudio.ssh.passphrase:${keyFile}`;
+}
+
 /**
  * The SSH connection options: the host key prompt on first contact, and the password and key
  * passphrase from SecretStorage, asked for once and stored.
@@ -263,7 +268,7 @@ function sshOptions(context: InferenceContext, settings: InferenceSettings): Ssh
       return entered;
     },
     passphrase: async (keyFile) => {
-      const key = `ccaRealmStudio.ssh.passphrase:${keyFile}`;
+      const key = sshPassphraseKey(keyFile);
       const stored = await context.secrets.get(key);
       if (stored !== undefined) return stored;
       const entered = await vscode.window.showInputBox({
@@ -288,6 +293,14 @@ async function connectSsh(
   } catch (error) {
     if (error instanceof SshAuthenticationError && error.passwordRejected) {
       await context.secrets.delete(sshPasswordKey(settings));
+    }
+    // A stored passphrase that no longer decrypts the key is forgotten, so the next run asks.
+    if (
+      error instanceof SshAuthenticationError &&
+      settings.ssh.privateKey &&
+      /passphrase .* is wrong/.test(error.message)
+    ) {
+      await context.secrets.delete(sshPassphraseKey(settings.ssh.privateKey));
     }
     throw error;
   }

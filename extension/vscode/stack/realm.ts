@@ -180,8 +180,13 @@ export function normalWorldShareLines(profile: RealmProfile): string[] {
   const quoted = quoteShellWord(folder);
   return [
     `mkdir -p ${quoted}`,
-    `grep -qsF ${quoteShellWord(` ${folder} 9p `)} /proc/mounts || mount -t 9p ${fvpShareTag} ${quoted}`,
+    `grep -qsF ${quoteShellWord(` ${mountTablePath(folder)} 9p `)} /proc/mounts || mount -t 9p ${fvpShareTag} ${quoted}`,
   ];
+}
+
+/** Writes a path as /proc/mounts does: space, tab, newline and backslash as octal escapes. */
+export function mountTablePath(folder: string): string {
+  return folder.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }
 
 /**
@@ -292,7 +297,7 @@ export async function runServiceScript(
   const dir = quoteShellWord(options.shareDir);
   const mount = [
     `mkdir -p ${dir}`,
-    `grep -qsF ${quoteShellWord(` ${options.shareDir} 9p `)} /proc/mounts || ` +
+    `grep -qsF ${quoteShellWord(` ${mountTablePath(options.shareDir)} 9p `)} /proc/mounts || ` +
       `mount -t 9p -o trans=virtio ${quoteShellWord(options.tag)} ${dir}`,
   ];
   return typeAndWatch(
