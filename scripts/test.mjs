@@ -105,6 +105,9 @@ if (compiled) {
     ...findTests(path.join(testDir, 'unit')),
     ...findTests(path.join(testDir, 'peers')),
   ]);
+} else {
+  console.log('\nFAILED: unit tests: not run, because the compile failed');
+  failed += 1;
 }
 
 // The VS Code runners run in their own processes and end with their own count line, which is
