@@ -1,6 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ImageSourceNotFoundError, imageExtensions, listImages } from '../core/image-files';
+import {
+  ImageSourceNotFoundError,
+  imageExtensions,
+  isImageFile,
+  listImages,
+} from '../core/image-files';
 import { checkTfliteModelFile } from '../core/realm-runtime/model-file';
 
 /** The demo's model, labels and images, resolved to paths. */
@@ -45,7 +50,10 @@ export function resolveInputs(
 ): DemoInputs {
   const dataDir = env.CCA_DATA_DIR ? path.resolve(env.CCA_DATA_DIR) : undefined;
   if (dataDir && !existsSync(dataDir)) {
-    throw new InputError(`CCA_DATA_DIR is set to ${dataDir}, which does not exist.`);
+    throw new InputError(
+      `CCA_DATA_DIR is set to ${dataDir}, which does not exist. Unset it, or point it at a ` +
+        'folder with models/, labels/ and images/.',
+    );
   }
   const fallback = (dataPart: string, repositoryPart: string): string =>
     dataDir ? path.join(dataDir, dataPart) : path.join(repositoryRoot, repositoryPart);
@@ -94,6 +102,11 @@ function requireFile(file: string, what: string, hint: string): void {
 
 /** Lists the images a command-line argument names: the file itself, or a folder's images. */
 function listImagesOf(source: string): string[] {
+  if (existsSync(source) && !statSync(source).isDirectory() && !isImageFile(source)) {
+    throw new InputError(
+      `${source} is not an image file: name .bmp, .png, .jpg or .jpeg files, or a folder.`,
+    );
+  }
   try {
     return listImages(source);
   } catch (error) {

@@ -172,7 +172,7 @@ function rejectUnknownFormat(bytes: Uint8Array, name: string | undefined): never
   ).join(' ');
   rejectImage(
     name,
-    `unsupported image format (first bytes ${firstBytes}); supported formats are ${SUPPORTED_FORMATS}`,
+    `the contents are not a BMP, PNG or JPEG image (first bytes ${firstBytes}); supported formats are ${SUPPORTED_FORMATS}`,
   );
 }
 

@@ -22,6 +22,19 @@ async function touch(file: string): Promise<void> {
 }
 
 describe('resolveInputs', () => {
+  test('rejects a named file that is not an image', async () => {
+    const repo = path.join(root, 'named');
+    await touch(path.join(repo, 'realm', 'mobilenet_v1_1.0_224.tflite'));
+    await touch(path.join(repo, 'realm', 'labels.txt'));
+    const notes = path.join(repo, 'notes.txt');
+    await touch(notes);
+    assert.throws(
+      () => resolveInputs({ images: [notes] }, {}, repo),
+      (error: unknown) =>
+        error instanceof InputError && /notes\.txt is not an image file/.test(error.message),
+    );
+  });
+
   test('uses the repository folders without CCA_DATA_DIR', async () => {
     const repo = path.join(root, 'repo');
     await touch(path.join(repo, 'realm', 'mobilenet_v1_1.0_224.tflite'));

@@ -311,7 +311,7 @@ describe('decodeImage formats', () => {
     assertDecodeError(
       () => decodeImage(Buffer.from('GIF89a......'), 'anim.gif'),
       'anim.gif',
-      /unsupported image format \(first bytes 47 49 46 38\); supported formats are \.bmp, \.png and \.jpg\/\.jpeg/,
+      /the contents are not a BMP, PNG or JPEG image \(first bytes 47 49 46 38\); supported formats are \.bmp, \.png and \.jpg\/\.jpeg/,
     );
   });
 
@@ -454,7 +454,7 @@ describe('prepareRealmInput', () => {
     assertDecodeError(
       () => prepareRealmInput(Buffer.from('not an image'), 'notes.txt'),
       'notes.txt',
-      /unsupported image format/,
+      /not a BMP, PNG or JPEG image/,
     );
   });
 });
