@@ -1,5 +1,6 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runRealmLoop } from '../core/protocol/realm-loop';
+import { runRealmLoop, type RealmImageTiming } from '../core/protocol/realm-loop';
 
 export const realmHelp = `Usage: node dist/emulated-realm.js -l LABELS -m MODEL -S SIGNALLING_FILE [options]
 
@@ -24,6 +25,8 @@ Options of the emulated realm:
   --poll-ms MS             poll the signalling file every MS milliseconds instead of waiting
                            on file events (5000 reproduces the realm binary's cadence)
   --parent-pid PID         stop (exit code 0) once process PID has ended, checked every second
+  --timings FILE           append each image's step durations (read, decode, classify,
+                           Infer(), reply; milliseconds) to FILE as a JSON line, for benchmarks
   -h, --help               show this help
 
 Exit codes: 0 done or stopped by a signal; 1 a missing image, model, labels file or shared
@@ -41,6 +44,8 @@ export interface RealmArguments {
   pollMs?: number;
   /** Process whose end stops the realm, so a killed client leaves no realm behind. */
   parentPid?: number;
+  /** File that receives each image's step durations as a JSON line. */
+  timingsFile?: string;
 }
 
 export type RealmCommand = { kind: 'help' } | { kind: 'run'; options: RealmArguments };
@@ -70,6 +75,7 @@ export function parseRealmArguments(argv: readonly string[]): RealmCommand {
         threads: { type: 'string', short: 't' },
         'poll-ms': { type: 'string' },
         'parent-pid': { type: 'string' },
+        timings: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -91,6 +97,9 @@ export function parseRealmArguments(argv: readonly string[]): RealmCommand {
   if (pollMs !== undefined) options.pollMs = pollMs;
   const parentPid = parsePositiveInteger(values['parent-pid'], '--parent-pid');
   if (parentPid !== undefined) options.parentPid = parentPid;
+  if (values.timings !== undefined) {
+    options.timingsFile = requireValue(values.timings, '--timings', 'timings file');
+  }
   return { kind: 'run', options };
 }
 
@@ -144,13 +153,21 @@ export async function main(argv: readonly string[]): Promise<number> {
   const stop = (): void => controller.abort();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const { parentPid, ...loopOptions } = command.options;
+  const { parentPid, timingsFile, ...loopOptions } = command.options;
   const parentCheck = parentPid === undefined ? undefined : watchParent(parentPid, stop);
+  let timingsFd: number | undefined;
   try {
+    const fd = timingsFile === undefined ? undefined : openSync(timingsFile, 'a');
+    timingsFd = fd;
+    const onImage =
+      fd === undefined
+        ? undefined
+        : (timing: RealmImageTiming) => void writeSync(fd, `${JSON.stringify(timing)}\n`);
     return await runRealmLoop({
       ...loopOptions,
       output: process.stdout,
       signal: controller.signal,
+      onImage,
     });
   } catch (error) {
     // stderr shares output.txt with stdout in the realm's start script, so the normal world
@@ -159,6 +176,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`FATAL: ${message}\n`);
     return 1;
   } finally {
+    if (timingsFd !== undefined) closeSync(timingsFd);
     clearInterval(parentCheck);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

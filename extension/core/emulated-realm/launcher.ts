@@ -14,6 +14,8 @@ export interface EmulatedRealmOptions {
   imageCount?: number;
   /** Poll the signalling file at this interval instead of waiting on file events. */
   pollMs?: number;
+  /** A file that receives each image's step durations as a JSON line (`--timings`). */
+  timingsFile?: string;
   /**
    * The Node.js binary; VS Code's Electron needs ELECTRON_RUN_AS_NODE, which is set here.
    * NOTE: tested with Node.js (code-server's extension host), not with desktop Electron.
@@ -54,6 +56,7 @@ export function startEmulatedRealm(options: EmulatedRealmOptions): EmulatedRealm
   ];
   if (options.imageCount !== undefined) args.push('-N', String(options.imageCount));
   if (options.pollMs !== undefined) args.push('--poll-ms', String(options.pollMs));
+  if (options.timingsFile !== undefined) args.push('--timings', options.timingsFile);
   // A client killed without cleanup must not leave its realm running.
   args.push('--parent-pid', String(process.pid));
 

@@ -18,7 +18,7 @@ import {
   readAppended,
   removeImageCopy,
 } from './shared-folder';
-import { readSignalling, writeSignalling, type SystemState } from './signalling';
+import { readSignalling, writeSignalling, type Signalling, type SystemState } from './signalling';
 import { FolderWatcher, WaitCancelledError, WaitTimeoutError, formatSeconds } from './watcher';
 
 export const signallingFileName = 'signalling.txt';
@@ -64,6 +64,12 @@ export interface BatchOptions {
   onResult?: (result: ImageResult, position: number) => void | Promise<void>;
 }
 
+/** An image copy placed in the shared folder, or why it could not be. */
+interface PreparedImage {
+  copy?: string;
+  error?: unknown;
+}
+
 /** Raised for a failure that ends the batch: the realm stopped or timed out. */
 class BatchStoppedError extends Error {}
 
@@ -85,6 +91,8 @@ export class RealmClient {
   private readonly log: Logger;
   private readonly watcher: FolderWatcher;
   private lock: FolderLock | undefined;
+  /** Where the last image's reading of output.txt stopped, within the current batch. */
+  private outputOffset: number | undefined;
 
   constructor(private readonly options: ClientOptions) {
     this.fs = options.fs ?? new LocalRealmFs({ fileEvents: options.useFileEvents ?? true });
@@ -101,6 +109,8 @@ export class RealmClient {
     this.watcher = new FolderWatcher(this.fs, this.sharedDir, {
       pollMs: options.pollMs ?? 200,
       useFileEvents: options.useFileEvents ?? true,
+      // Events of the client's own image copies would only wake it for nothing.
+      wakeOn: [signallingFileName, outputFileName],
     });
   }
 
@@ -118,19 +128,38 @@ export class RealmClient {
     const ownsLock = this.lock === undefined;
     await this.open();
     const results: ImageResult[] = [];
+    let upcoming: Promise<PreparedImage> | undefined;
     try {
       await this.watcher.start();
       await this.prepareFolder(batch.signal);
       const batchId = newBatchId();
+      this.outputOffset = undefined;
       let stopReason: string | undefined;
 
       for (const [position, image] of images.entries()) {
-        const result: ImageResult = stopReason
-          ? { image, top5: [], ms: null, error: `not sent: ${stopReason}` }
-          : await this.classifyOne(image, batchId, position, batch).catch((error: unknown) => {
-              stopReason = describeStop(error, image, this.fs);
-              return { image, top5: [], ms: null, error: errorMessage(error) };
-            });
+        // The copy of this image was usually placed while the realm worked on the last one.
+        const prepared = upcoming;
+        upcoming = undefined;
+        let result: ImageResult;
+        if (stopReason) {
+          await this.discard(prepared);
+          result = { image, top5: [], ms: null, error: `not sent: ${stopReason}` };
+        } else {
+          const prepareNext = (): void => {
+            const next = images[position + 1];
+            if (next !== undefined) upcoming = this.prepareImage(next, batchId, position + 1);
+          };
+          result = await this.classifyOne(
+            image,
+            position,
+            prepared ?? this.prepareImage(image, batchId, position),
+            batch,
+            prepareNext,
+          ).catch((error: unknown) => {
+            stopReason = describeStop(error, image, this.fs);
+            return { image, top5: [], ms: null, error: errorMessage(error) };
+          });
+        }
         results.push(result);
         if (result.error) this.log.error(`${image}: ${result.error}`);
         else this.log.info(`${image}: ${describeTop(result)} in ${result.ms} ms`);
@@ -143,6 +172,7 @@ export class RealmClient {
       });
       return results;
     } finally {
+      await this.discard(upcoming);
       await this.watcher.close();
       if (ownsLock) await this.close();
     }
@@ -181,7 +211,7 @@ export class RealmClient {
       current = await this.waitForIdle(signal);
     }
     if (current?.state !== 'processed' && current?.state !== 'finished') {
-      if (current) this.log.warn(`Resetting signalling state ${JSON.stringify(current.rawState)}`);
+      if (current) this.log.warn(`Resetting ${this.signallingFile}: ${describeBadState(current)}`);
       await this.writeState('processed');
     }
     for (const leftover of await findLeftoverCopies(this.sharedDir, this.fs)) {
@@ -234,30 +264,58 @@ export class RealmClient {
     }
   }
 
+  /**
+   * Reads an image, converts it when the realm could not read it, and places its copy in the
+   * shared folder. A failure is returned, not thrown, because the copy is prepared while the
+   * realm still works on the image before it; the failure belongs to this image's turn.
+   */
+  private prepareImage(image: string, batchId: string, position: number): Promise<PreparedImage> {
+    const prepare = async (): Promise<PreparedImage> => {
+      const input = prepareRealmInput(await readFile(image), image);
+      if (input.converted) this.log.debug(`${image}: converted to 24-bit BMP (${input.reason})`);
+      const copy = await placeImageCopy(
+        this.sharedDir,
+        batchId,
+        position,
+        image,
+        input.bytes,
+        this.fs,
+      );
+      return { copy };
+    };
+    return prepare().catch((error: unknown) => ({ error }));
+  }
+
+  /** Removes the copy of an image that was prepared but will not be sent. */
+  private async discard(prepared: Promise<PreparedImage> | undefined): Promise<void> {
+    const copy = prepared === undefined ? undefined : (await prepared).copy;
+    if (copy === undefined) return;
+    await removeImageCopy(copy, this.fs).catch((error: unknown) => {
+      this.log.warn(`Removing the unsent copy ${copy} failed: ${errorMessage(error)}`);
+    });
+  }
+
   private async classifyOne(
     image: string,
-    batchId: string,
     position: number,
+    preparation: Promise<PreparedImage>,
     batch: BatchOptions,
+    prepareNext: () => void,
   ): Promise<ImageResult> {
-    const input = prepareRealmInput(await readFile(image), image);
-    if (input.converted) this.log.debug(`${image}: converted to 24-bit BMP (${input.reason})`);
-    if (batch.signal?.aborted) throw new WaitCancelledError();
+    const prepared = await preparation;
+    if (prepared.copy === undefined) throw prepared.error;
+    const copy = prepared.copy;
+    if (batch.signal?.aborted) {
+      await removeImageCopy(copy, this.fs);
+      throw new WaitCancelledError();
+    }
 
     batch.onStart?.(image, position);
-    const copy = await placeImageCopy(
-      this.sharedDir,
-      batchId,
-      position,
-      image,
-      input.bytes,
-      this.fs,
-    );
     const realmPath = (this.options.toRealmPath ?? ((p: string) => p))(copy);
     let finished = false;
     try {
       const started = performance.now();
-      const output = await this.exchange(realmPath, batch.signal);
+      const output = await this.exchange(realmPath, batch.signal, prepareNext);
       const ms = Math.round(performance.now() - started);
       finished = true;
       return { image, top5: output.predictions.slice(0, 5), ms, error: output.error ?? null };
@@ -270,13 +328,24 @@ export class RealmClient {
     }
   }
 
-  /** Writes the query for one image and waits for its output. */
-  private async exchange(realmPath: string, signal?: AbortSignal): Promise<ImageOutput> {
-    let offset = await fileSize(this.outputFile, this.fs);
+  /**
+   * Writes the query for one image, calls `afterQuery` so that the next image is prepared while
+   * the realm works, and waits for this image's output.
+   */
+  private async exchange(
+    realmPath: string,
+    signal: AbortSignal | undefined,
+    afterQuery: () => void,
+  ): Promise<ImageOutput> {
+    // Output.txt is read from where the last image's reading stopped: the lines in between are
+    // the realm's waiting lines, which name no image.
+    let offset = this.outputOffset ?? (await fileSize(this.outputFile, this.fs));
+    this.outputOffset = undefined;
     let collector = new OutputCollector();
     let processedSince: number | undefined;
     let resends = 0;
     await this.writeQuery(realmPath);
+    afterQuery();
 
     const check = async (): Promise<ImageOutput | undefined> => {
       // Order matters. The realm prints its result lines before it writes `processed`, and a
@@ -300,6 +369,7 @@ export class RealmClient {
       processedSince ??= Date.now();
       const waited = Date.now() - processedSince;
       if (output && (output.predictions.length > 0 || output.error || waited > resultGraceMs)) {
+        this.outputOffset = offset;
         return output;
       }
       if (!output && waited > resultGraceMs) {
@@ -327,7 +397,7 @@ export class RealmClient {
       if (error instanceof WaitTimeoutError) {
         throw new BatchStoppedError(
           `timed out after ${formatSeconds(this.timeoutMs)} without a result from the realm ` +
-            `(check that the realm service runs and reads ${this.signallingFile})`,
+            `for ${realmPath} (check that the realm service runs and reads ${this.signallingFile})`,
         );
       }
       throw error;
@@ -342,6 +412,12 @@ function describeStop(error: unknown, image: string, fs: RealmFs): string | unde
     return `the connection to ${fs.description} failed at ${image}`;
   }
   return undefined;
+}
+
+function describeBadState(current: Signalling): string {
+  return current.rawState === undefined
+    ? 'it has no systemState line'
+    : `its state ${JSON.stringify(current.rawState)} is not processed, query or finished`;
 }
 
 function errorMessage(error: unknown): string {

@@ -48,6 +48,9 @@ export const realmLines = {
   // Not printed by the realm binary: the emulated realm reports an undecodable image and goes on.
   error: (imagePath: string, reason: string) =>
     `ERROR: input file ${imagePath} could not be decoded: ${reason}`,
+  // Not printed by the realm binary: the emulated realm reads only images in its shared folder.
+  rejected: (imagePath: string, reason: string) =>
+    `ERROR: input file ${imagePath} rejected: ${reason}`,
 };
 
 /** Meaning of one output.txt line for the normal world. */
@@ -60,10 +63,11 @@ export type OutputEvent =
   | { kind: 'error'; message: string; path?: string }
   | { kind: 'other' };
 
-const resultPattern = /^INFO: (\d+(?:\.\d*)?(?:[eE][-+]?\d+)?): (\d+)(?: (.*))?$/;
+// The `s` flag lets `.` match U+2028 and U+2029 too, which a label or a path may contain.
+const resultPattern = /^INFO: (\d+(?:\.\d*)?(?:[eE][-+]?\d+)?): (\d+)(?: (.*))?$/s;
 const inputPrefix = 'INFO: settings->input_bmp_name: ';
 const queryPrefix = "System state is 'query'. Filename: ";
-const decodeErrorPattern = /^ERROR: input file (.*) could not be decoded: (.*)$/;
+const decodeErrorPattern = /^ERROR: input file (.*) could not be decoded: (.*)$/s;
 
 /** Classifies one line (without its line end); lines it does not know become `other`. */
 export function parseOutputLine(rawLine: string): OutputEvent {

@@ -1,8 +1,17 @@
-import { watch } from 'chokidar';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  unlinkSync,
+  watch,
+} from 'node:fs';
 import { open, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { isMissingFileError } from '../files';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic, writeFileAtomicSync } from './atomic';
 
 /** Size and modification time of a file in the shared folder. */
 export interface RealmFileInfo {
@@ -48,10 +57,14 @@ export interface RealmFs {
   /** Lists the names of the entries of a folder. */
   list(folder: string): Promise<string[]>;
   /**
-   * Calls `onChange` when an entry of `folder` changes, once the returned promise resolves.
-   * Absent where the file system sends no events (9p, SFTP): the client polls instead.
+   * Calls `onChange` with the entry's name (undefined when the platform does not report it)
+   * when an entry of `folder` changes, once the returned promise resolves. Absent where the
+   * file system sends no events (9p, SFTP): the client polls instead.
    */
-  readonly watch?: (folder: string, onChange: () => void) => Promise<RealmFsWatch>;
+  readonly watch?: (
+    folder: string,
+    onChange: (fileName: string | undefined) => void,
+  ) => Promise<RealmFsWatch>;
   /** Releases the connection, if there is one. */
   close(): Promise<void>;
 }
@@ -101,25 +114,44 @@ export async function retryInterrupted<T>(write: () => Promise<T>, attempts = 3)
 
 export interface LocalRealmFsOptions {
   /**
-   * Subscribe to file events (chokidar) besides polling; default true. 9p shares deliver no
+   * Subscribe to file events (fs.watch) besides polling; default true. 9p shares deliver no
    * events, so an FVP share sets false and relies on polling alone.
    */
   fileEvents?: boolean;
+  /**
+   * Read and stat files, remove them, and write at most `blockingWriteBytes` (the signalling
+   * file, not image copies) with blocking calls; default true. On a local disk each call blocks
+   * for microseconds. The thread pool's round trips that they replace cost about 1 ms per image
+   * on a busy 2-core machine, a third of the protocol's time with a realm that runs no model
+   * (bench/protocol-overhead.mjs). Set false for a folder on a network file system, whose calls
+   * may block for long.
+   */
+  blockingIo?: boolean;
 }
+
+/** Largest write that LocalRealmFs makes with blocking calls, such as the signalling file. */
+const blockingWriteBytes = 4096;
 
 /** A shared folder on a file system of this machine (a local folder or a mounted 9p share). */
 export class LocalRealmFs implements RealmFs {
   readonly path = path;
   readonly description = 'local folder';
-  readonly watch?: (folder: string, onChange: () => void) => Promise<RealmFsWatch>;
+  readonly watch?: (
+    folder: string,
+    onChange: (fileName: string | undefined) => void,
+  ) => Promise<RealmFsWatch>;
+  private readonly blocking: boolean;
 
   constructor(options: LocalRealmFsOptions = {}) {
     if (options.fileEvents ?? true) this.watch = watchFolder;
+    // NOTE: blocking by default, also for a shared folder that a user puts on a network file
+    // system, where a hung server would stall the calling thread (the extension host).
+    this.blocking = options.blockingIo ?? true;
   }
 
   async readFile(file: string): Promise<Buffer | undefined> {
     try {
-      return await readFile(file);
+      return this.blocking ? readFileSync(file) : await readFile(file);
     } catch (error) {
       if (isMissingFileError(error)) return undefined;
       throw error;
@@ -127,6 +159,7 @@ export class LocalRealmFs implements RealmFs {
   }
 
   async readFrom(file: string, offset: number): Promise<RealmFileTail | undefined> {
+    if (this.blocking) return readFromSync(file, offset);
     let handle;
     try {
       handle = await open(file, 'r');
@@ -147,7 +180,7 @@ export class LocalRealmFs implements RealmFs {
 
   async stat(file: string): Promise<RealmFileInfo | undefined> {
     try {
-      const info = await stat(file);
+      const info = this.blocking ? statSync(file) : await stat(file);
       return { size: info.size, mtimeMs: info.mtimeMs };
     } catch (error) {
       if (isMissingFileError(error)) return undefined;
@@ -155,8 +188,12 @@ export class LocalRealmFs implements RealmFs {
     }
   }
 
-  writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-    return writeFileAtomic(file, data);
+  async writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+    if (this.blocking && data.length <= blockingWriteBytes) {
+      writeFileAtomicSync(file, data);
+    } else {
+      await writeFileAtomic(file, data);
+    }
   }
 
   async createExclusive(file: string, data: string): Promise<boolean> {
@@ -177,7 +214,8 @@ export class LocalRealmFs implements RealmFs {
 
   async remove(file: string): Promise<boolean> {
     try {
-      await unlink(file);
+      if (this.blocking) unlinkSync(file);
+      else await unlink(file);
       return true;
     } catch (error) {
       if (isMissingFileError(error)) return false;
@@ -194,12 +232,47 @@ export class LocalRealmFs implements RealmFs {
   }
 }
 
-/** Subscribes to the entries of one folder (not its subfolders) with chokidar. */
-async function watchFolder(folder: string, onChange: () => void): Promise<RealmFsWatch> {
-  const watcher = watch(folder, { ignoreInitial: true, depth: 0 });
-  watcher.on('all', () => onChange());
-  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-  return { close: () => watcher.close() };
+/** Does what LocalRealmFs.readFrom does, with blocking calls. */
+function readFromSync(file: string, offset: number): RealmFileTail | undefined {
+  let fd;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    if (isMissingFileError(error)) return undefined;
+    throw error;
+  }
+  try {
+    const { size } = fstatSync(fd);
+    if (size <= offset) return { bytes: Buffer.alloc(0), size };
+    const buffer = Buffer.alloc(size - offset);
+    const bytesRead = readSync(fd, buffer, 0, buffer.length, offset);
+    return { bytes: buffer.subarray(0, bytesRead), size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Subscribes to the entries of one folder (not its subfolders) with Node's fs.watch, which
+ * reports every event as it comes. chokidar 4, used before, drops further `change` events of a
+ * file for 50 ms after one, and the realm's reply often comes within 50 ms of the query.
+ */
+function watchFolder(
+  folder: string,
+  onChange: (fileName: string | undefined) => void,
+): Promise<RealmFsWatch> {
+  const watcher = watch(folder, { persistent: false }, (_event, fileName) =>
+    onChange(fileName ?? undefined),
+  );
+  // The client polls as well, so a watcher that fails (its folder was removed, for example)
+  // only makes the client slower: the error is not thrown.
+  watcher.on('error', () => watcher.close());
+  return Promise.resolve({
+    close: () => {
+      watcher.close();
+      return Promise.resolve();
+    },
+  });
 }
 
 /** The default file system of the client: this machine's, with file events. */

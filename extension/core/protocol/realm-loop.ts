@@ -1,17 +1,40 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { isMissingFileError } from '../files';
 import { decodeBmp } from '../images/bmp';
-import { ImageDecodeError } from '../images/types';
-import { TfliteClassifier } from '../realm-runtime/classifier';
+import { ImageDecodeError, type RgbImage } from '../images/types';
+import { TfliteClassifier, type Classification } from '../realm-runtime/classifier';
 import { readLabels } from '../realm-runtime/labels';
 import type { WasmLogger } from '../realm-runtime/wasm';
 import { realmLines } from './output';
-import { parseSignalling, writeSignalling, type Signalling } from './signalling';
+import { findImageOutsideSharedFolder } from './realm-paths';
+import { writeFileAtomicSync } from './atomic';
+import { formatSignalling, parseSignalling, type Signalling } from './signalling';
+import { SignallingWaiter } from './signalling-waiter';
 
-/** Interval of the safety poll beside file events, because an event can be missed. */
-export const SAFETY_POLL_MS = 1000;
+export { SAFETY_POLL_MS } from './signalling-waiter';
+
+/** The classifier interface of the realm loop: a TfliteClassifier, or a benchmark's stand-in. */
+export interface RealmClassifier {
+  classify(image: RgbImage, labels: readonly string[]): Classification;
+}
+
+/** Durations of the steps of one image in the realm loop, in milliseconds. */
+export interface RealmImageTiming {
+  /** The image path from the signalling file. */
+  image: string;
+  /** Printing the query's lines and reading the image file. */
+  readMs: number;
+  /** Decoding the BMP. */
+  decodeMs: number;
+  /** Resize, input conversion, `Infer()` and top-5. */
+  classifyMs: number;
+  /** `Infer()` alone. */
+  inferMs: number;
+  /** Printing the results and writing `processed`. */
+  replyMs: number;
+  /** From the read of the signalling file that found the query to `processed` written. */
+  totalMs: number;
+}
 
 export interface RealmLoopOptions {
   modelPath: string;
@@ -34,6 +57,13 @@ export interface RealmLoopOptions {
   output: NodeJS.WritableStream;
   /** Receives TensorFlow Lite's own log lines; they go to `output` when not given. */
   log?: WasmLogger;
+  /**
+   * A classifier to use instead of loading `modelPath`, such as a stand-in without inference
+   * that measures the protocol alone. The caller disposes it.
+   */
+  classifier?: RealmClassifier;
+  /** Receives the step durations of each image once its `processed` is written. */
+  onImage?: (timing: RealmImageTiming) => void;
   /** Ends the loop cleanly, with exit code 0, while it waits for a query. */
   signal?: AbortSignal;
 }
@@ -47,31 +77,43 @@ export interface RealmLoopOptions {
  * Errors loading the model or labels are thrown.
  */
 export async function runRealmLoop(options: RealmLoopOptions): Promise<number> {
-  const print = (line: string): Promise<void> => writeLine(options.output, line);
-  // TensorFlow Lite prints synchronously from inside WASM, so its lines are written unawaited.
-  const log = options.log ?? ((line: string) => void options.output.write(`${line}\n`));
-  const classifier = await TfliteClassifier.load(options.modelPath, {
-    threads: options.threads,
-    log,
-  });
+  const printer = new LinePrinter(options.output);
+  // TensorFlow Lite prints synchronously from inside WASM. Its lines join the pending ones, so
+  // that the order of the lines is kept, and are written unawaited.
+  const log =
+    options.log ??
+    ((line: string) => {
+      printer.add(line);
+      void printer.flush();
+    });
+  let classifier = options.classifier;
+  let loaded: TfliteClassifier | undefined;
+  if (classifier === undefined) {
+    loaded = await TfliteClassifier.load(options.modelPath, { threads: options.threads, log });
+    classifier = loaded;
+  }
 
   try {
     const labels = await readLabels(options.labelsPath);
-    await print(realmLines.loadedModel(options.modelPath));
-    await print(realmLines.threads(options.threads ?? 1));
-    return await serveImages(options, classifier, labels, print);
+    printer.add(realmLines.loadedModel(options.modelPath));
+    printer.add(realmLines.threads(options.threads ?? 1));
+    await printer.flush();
+    return await serveImages(options, classifier, labels, printer);
   } finally {
-    classifier.dispose();
+    loaded?.dispose();
   }
 }
 
 async function serveImages(
   options: RealmLoopOptions,
-  classifier: TfliteClassifier,
+  classifier: RealmClassifier,
   labels: readonly string[],
-  print: (line: string) => Promise<void>,
+  printer: LinePrinter,
 ): Promise<number> {
-  const warn = (message: string): void => void options.output.write(`WARNING: ${message}\n`);
+  const warn = (message: string): void => {
+    printer.add(`WARNING: ${message}`);
+    void printer.flush();
+  };
   const waiter = new SignallingWaiter(options.signallingFile, options.pollMs, warn);
   await waiter.start();
 
@@ -79,11 +121,14 @@ async function serveImages(
     let served = 0;
     while (options.imageCount === undefined || served < options.imageCount) {
       if (options.signal?.aborted) return 0;
-      await print(realmLines.checkState());
+      printer.add(realmLines.checkState());
 
-      const imagePath = await waitForQuery(waiter, options, print);
-      if (imagePath === undefined) return 0;
-      const ok = await serveImage(imagePath, options, classifier, labels, print);
+      const query = await waitForQuery(waiter, options, printer);
+      if (query === undefined) {
+        await printer.flush();
+        return 0;
+      }
+      const ok = await serveImage(query, options, classifier, labels, printer);
       if (!ok) return 1;
       served += 1;
     }
@@ -95,157 +140,122 @@ async function serveImages(
 
 /** Handles one query; returns false when the image is missing and the realm must exit. */
 async function serveImage(
-  imagePath: string,
+  query: { imagePath: string; foundAt: number },
   options: RealmLoopOptions,
-  classifier: TfliteClassifier,
+  classifier: RealmClassifier,
   labels: readonly string[],
-  print: (line: string) => Promise<void>,
+  printer: LinePrinter,
 ): Promise<boolean> {
-  await print(realmLines.stateIsQuery(imagePath));
-  await print(realmLines.inputName(imagePath));
-  if (options.xnnpack) await print(realmLines.appliedXnnpack());
+  const { imagePath, foundAt } = query;
+  printer.add(realmLines.stateIsQuery(imagePath));
+  printer.add(realmLines.inputName(imagePath));
+  if (options.xnnpack) printer.add(realmLines.appliedXnnpack());
+  // Written before the image is read, so that output.txt names the image the realm works on.
+  await printer.flush();
+
+  const rejection = findImageOutsideSharedFolder(imagePath, options.signallingFile);
+  if (rejection !== undefined) {
+    printer.add(realmLines.rejected(imagePath, rejection));
+    await printer.flush();
+    writeFileAtomicSync(options.signallingFile, formatSignalling('processed'));
+    return true;
+  }
 
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(imagePath);
+    // A blocking read, as the realm binary's: this process does nothing else meanwhile.
+    bytes = readFileSync(imagePath);
   } catch {
     // The binary prints this line for any file it cannot open, and exits.
-    await print(realmLines.fatalNotFound(imagePath));
+    printer.add(realmLines.fatalNotFound(imagePath));
+    await printer.flush();
     return false;
   }
 
+  const read = performance.now();
+  let decoded = read;
+  let classified = read;
+  let inferMs = 0;
   try {
     // NOTE: only BMP is decoded, because the realm binary reads nothing else. Unlike the binary,
     // this decodes 8-bit and 32-bit files to their real colours rather than raw bytes.
     const image = decodeBmp(bytes, imagePath);
-    const { predictions } = classifier.classify(image, labels);
-    for (const prediction of predictions) await print(realmLines.result(prediction));
+    decoded = performance.now();
+    const classification = classifier.classify(image, labels);
+    classified = performance.now();
+    inferMs = classification.inferMs;
+    for (const prediction of classification.predictions) {
+      printer.add(realmLines.result(prediction));
+    }
   } catch (error) {
     if (!(error instanceof ImageDecodeError)) throw error;
     // The decoder's message starts with the file name, which the error line already has.
     const reason = error.message.startsWith(`${imagePath}: `)
       ? error.message.slice(imagePath.length + 2)
       : error.message;
-    await print(realmLines.error(imagePath, reason));
+    printer.add(realmLines.error(imagePath, reason));
   }
 
   // The result lines are written before this, so the normal world finds them once it reads it.
-  await writeSignalling(options.signallingFile, 'processed');
+  await printer.flush();
+  writeFileAtomicSync(options.signallingFile, formatSignalling('processed'));
+  const replied = performance.now();
+  options.onImage?.({
+    image: imagePath,
+    readMs: read - foundAt,
+    decodeMs: Math.max(0, decoded - read),
+    classifyMs: Math.max(0, classified - decoded),
+    inferMs,
+    replyMs: replied - Math.max(classified, decoded),
+    totalMs: replied - foundAt,
+  });
   return true;
 }
 
+// The most `Waiting for signalling file...` lines printed for one read of the signalling file.
+const maxWaitingLinesPerRead = 16;
+
 /**
  * Re-reads the signalling file on every wake until it contains a complete query, printing the
- * binary's waiting lines for each read. Returns the image path, or undefined when `signal`
- * aborts. A query whose file name is empty or missing is not complete yet: a normal-world shell
- * script writes the state and the file name in two separate writes.
+ * binary's waiting lines for each read. Returns the image path with the time it was read, or
+ * undefined when `signal` aborts. A query whose file name is empty or missing is not complete
+ * yet: a normal-world shell script writes the state and the file name in two separate writes.
  */
 async function waitForQuery(
   waiter: SignallingWaiter,
   options: RealmLoopOptions,
-  print: (line: string) => Promise<void>,
-): Promise<string | undefined> {
+  printer: LinePrinter,
+): Promise<{ imagePath: string; foundAt: number } | undefined> {
   for (;;) {
     if (options.signal?.aborted) return undefined;
     waiter.beginRead();
-    const { lineCount, signalling } = await readSignallingLines(options.signallingFile);
-    for (let i = 0; i < lineCount; i++) await print(realmLines.waitingForFile());
+    const { lineCount, signalling } = readSignallingLines(options.signallingFile);
+    const foundAt = performance.now();
+    // NOTE: capped, unlike the binary, so that a huge signalling.txt cannot fill the disk with
+    // waiting lines; a valid file has two lines.
+    const echoed = Math.min(lineCount, maxWaitingLinesPerRead);
+    for (let i = 0; i < echoed; i++) printer.add(realmLines.waitingForFile());
 
-    if (signalling?.state === 'query' && signalling.fileName) return signalling.fileName;
-    await print(realmLines.waitingForQuery());
+    if (signalling?.state === 'query' && signalling.fileName) {
+      return { imagePath: signalling.fileName, foundAt };
+    }
+    printer.add(realmLines.waitingForQuery());
+    await printer.flush();
     await waiter.wait(options.signal);
   }
 }
 
 /**
- * Wakes the realm loop when the signalling file may have changed: on a file event for that file,
- * or after the poll interval. Events for other files are ignored, because the realm's own
- * output.txt sits in the same folder and would otherwise wake the loop for each line it prints.
+ * Reads the signalling file and counts its lines as C++ `getline` would return them. The read
+ * blocks, as the realm binary's does: it is a file of a few dozen bytes.
  */
-class SignallingWaiter {
-  private readonly file: string;
-  private watcher: FSWatcher | undefined;
-  private changed = false;
-  private wake: (() => void) | undefined;
-  private warned = false;
-
-  /** Polls every `pollMs` without events, or every SAFETY_POLL_MS with events. */
-  constructor(
-    file: string,
-    private readonly pollMs: number | undefined,
-    private readonly warn: (message: string) => void,
-  ) {
-    this.file = path.resolve(file);
-  }
-
-  /** Subscribes to file events of the signalling file's folder, unless polling only. */
-  async start(): Promise<void> {
-    const folder = path.dirname(this.file);
-    const folderStats = await stat(folder).catch(() => undefined);
-    if (!folderStats?.isDirectory()) {
-      throw new Error(
-        `Shared folder ${folder} of the signalling file not found; create it or fix the -S path`,
-      );
-    }
-    if (this.pollMs !== undefined) return;
-    // Node's fs.watch rather than chokidar: chokidar drops further `change` events of a file for
-    // 50 ms after one, and the next query often arrives within 50 ms of our own `processed`.
-    const name = path.basename(this.file);
-    const watcher = watch(folder, { persistent: false }, (_event, changed) => {
-      if (changed === null || changed.toString() === name) this.notify();
-    });
-    // The poll keeps the loop going without events, so a watcher error is reported once, not
-    // fatal.
-    watcher.on('error', (error) => {
-      if (this.warned) return;
-      this.warned = true;
-      this.warn(
-        `file events for ${folder} failed (${error.message}); polling every ${SAFETY_POLL_MS} ms`,
-      );
-    });
-    this.watcher = watcher;
-  }
-
-  /** Marks the start of a read: only an event after this point ends the next wait early. */
-  beginRead(): void {
-    this.changed = false;
-  }
-
-  private notify(): void {
-    this.changed = true;
-    this.wake?.();
-  }
-
-  /** Resolves on the next event, after the poll interval, or when `signal` aborts. */
-  wait(signal: AbortSignal | undefined): Promise<void> {
-    if (this.changed || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, this.pollMs ?? SAFETY_POLL_MS);
-      signal?.addEventListener('abort', done, { once: true });
-      this.wake = done;
-    });
-  }
-
-  close(): void {
-    this.wake?.();
-    this.watcher?.close();
-    this.watcher = undefined;
-  }
-}
-
-/** Reads the signalling file and counts its lines as C++ `getline` would return them. */
-async function readSignallingLines(
-  file: string,
-): Promise<{ lineCount: number; signalling: Signalling | undefined }> {
+function readSignallingLines(file: string): {
+  lineCount: number;
+  signalling: Signalling | undefined;
+} {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     // Before the normal world's first write there is no file, which the binary treats as idle.
     if (isMissingFileError(error)) return { lineCount: 0, signalling: undefined };
@@ -256,9 +266,27 @@ async function readSignallingLines(
   return { lineCount: text === '' ? 0 : lineCount, signalling: parseSignalling(text) };
 }
 
-/** Writes one line and resolves once the stream has taken it, so output order is kept. */
-function writeLine(stream: NodeJS.WritableStream, line: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.write(`${line}\n`, (error) => (error ? reject(error) : resolve()));
-  });
+/**
+ * Collects printed lines and writes them to the stream in one write per flush. The realm prints
+ * up to a dozen lines per image, and each write to output.txt wakes a normal world that waits on
+ * file events, so the lines between two protocol steps go out together.
+ */
+class LinePrinter {
+  private pending: string[] = [];
+
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+
+  add(line: string): void {
+    this.pending.push(line);
+  }
+
+  /** Writes the pending lines and resolves once the stream has taken them. */
+  flush(): Promise<void> {
+    if (this.pending.length === 0) return Promise.resolve();
+    const text = this.pending.join('\n') + '\n';
+    this.pending = [];
+    return new Promise((resolve, reject) => {
+      this.stream.write(text, (error) => (error ? reject(error) : resolve()));
+    });
+  }
 }

@@ -36,10 +36,38 @@ export async function placeImageCopy(
     const suffix = attempt === 0 ? '' : `-${attempt}`;
     const copy = fs.path.join(sharedDir, `cca-${batchId}-${sequence}-${base}${suffix}.bmp`);
     if ((await fs.stat(copy)) === undefined) {
-      await retryInterrupted(() => fs.writeFileAtomic(copy, bytes));
+      try {
+        await retryInterrupted(() => fs.writeFileAtomic(copy, bytes));
+      } catch (error) {
+        throw describeCopyError(error, sourcePath, sharedDir, fs);
+      }
       return copy;
     }
   }
+}
+
+/**
+ * Names the image and the shared folder in a local file-system error, whose own message may
+ * name neither (`ENOSPC: no space left on device, write`). Other errors already name the file,
+ * or are connection errors that the client handles by their type.
+ */
+function describeCopyError(
+  error: unknown,
+  sourcePath: string,
+  sharedDir: string,
+  fs: RealmFs,
+): unknown {
+  const errno = error as NodeJS.ErrnoException;
+  if (!(error instanceof Error) || typeof errno.syscall !== 'string') return error;
+  const reason =
+    errno.code === 'ENOSPC'
+      ? 'no space left on its file system (ENOSPC); free some space there and try again'
+      : error.message;
+  const where = `the shared folder ${sharedDir} on ${fs.description}`;
+  return Object.assign(
+    new Error(`Copying ${sourcePath} into ${where} failed: ${reason}`, { cause: error }),
+    { code: errno.code },
+  );
 }
 
 /** Removes a copy the client created; a copy that is already gone is fine. */
@@ -66,6 +94,8 @@ export async function findLeftoverCopies(
  * Reads the whole lines appended to a file since `offset`, and returns them with the next
  * offset. A file now shorter than the offset was recreated (a restarted realm service truncates
  * output.txt), so it is read from the start and `truncated` is true.
+ * NOTE: a file recreated and grown past the offset between two reads looks appended to, so its
+ * start is skipped. The client then finds no output for the image and sends the query again.
  */
 export async function readAppended(
   file: string,

@@ -16,10 +16,6 @@ export class WaitCancelledError extends Error {
   }
 }
 
-// chokidar 4 emits at most one `change` event per file in this window, in milliseconds.
-const chokidarThrottleMs = 50;
-const burstPollMs = 5;
-
 export interface FolderWatcherOptions {
   /** Interval of the polling fallback, in milliseconds; it runs even when events arrive. */
   pollMs: number;
@@ -28,6 +24,11 @@ export interface FolderWatcherOptions {
    * SFTP deliver none, so polling alone must be correct; events only cut the latency.
    */
   useFileEvents: boolean;
+  /**
+   * Names of the entries whose events wake the waits; others are ignored, such as the client's
+   * own image copies. Default: every entry.
+   */
+  wakeOn?: readonly string[];
 }
 
 /**
@@ -38,7 +39,6 @@ export class FolderWatcher {
   private watcher: RealmFsWatch | undefined;
   private readonly wakers = new Set<() => void>();
   private generation = 0;
-  private lastEventAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly fs: RealmFs,
@@ -49,9 +49,9 @@ export class FolderWatcher {
   /** Subscribes to file events, if the file system has them; resolves once they are ready. */
   async start(): Promise<void> {
     if (!this.options.useFileEvents || !this.fs.watch || this.watcher) return;
-    this.watcher = await this.fs.watch(this.folder, () => {
-      this.lastEventAt = Date.now();
-      this.wake();
+    const names = this.options.wakeOn;
+    this.watcher = await this.fs.watch(this.folder, (fileName) => {
+      if (names === undefined || fileName === undefined || names.includes(fileName)) this.wake();
     });
   }
 
@@ -85,18 +85,8 @@ export class FolderWatcher {
       if (remaining <= 0) throw new WaitTimeoutError(timeoutMs);
       // An event that arrived while the check ran must not be slept through.
       if (this.generation !== generationBefore) continue;
-      await this.sleep(Math.min(this.nextPollMs(), remaining), signal);
+      await this.sleep(Math.min(this.options.pollMs, remaining), signal);
     }
-  }
-
-  /**
-   * Returns how long to sleep before the next check. chokidar drops further `change` events of
-   * a file for 50 ms after one, so a reply written right after our own write sends no event:
-   * for that window after an event, the folder is polled every few milliseconds.
-   */
-  private nextPollMs(): number {
-    const sinceEvent = Date.now() - this.lastEventAt;
-    return sinceEvent <= chokidarThrottleMs + burstPollMs ? burstPollMs : this.options.pollMs;
   }
 
   private sleep(ms: number, signal?: AbortSignal): Promise<void> {

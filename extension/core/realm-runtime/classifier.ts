@@ -161,13 +161,20 @@ export function topPredictions(
   labels: readonly string[],
   count = TOP_COUNT,
 ): Prediction[] {
-  const candidates: { index: number; score: number }[] = [];
+  // A sorted list of the best `count` so far, rather than a sort of every score above the
+  // threshold: a float model's 1001 scores are often all above it.
+  const best: { index: number; score: number }[] = [];
   for (let index = 0; index < scores.length; index++) {
     const score = dequantize(scores[index] ?? 0, type);
-    if (score >= SCORE_THRESHOLD) candidates.push({ index, score });
+    if (score < SCORE_THRESHOLD) continue;
+    // Indices rise, so this one goes before every equal score already listed.
+    let at = best.length;
+    while (at > 0 && (best[at - 1]?.score ?? Infinity) <= score) at--;
+    if (at >= count) continue;
+    best.splice(at, 0, { index, score });
+    if (best.length > count) best.pop();
   }
-  candidates.sort((a, b) => b.score - a.score || b.index - a.index);
-  return candidates.slice(0, count).map(({ index, score }) => ({
+  return best.map(({ index, score }) => ({
     index,
     label: labels[index] ?? '',
     confidence: score,

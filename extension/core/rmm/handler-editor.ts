@@ -5,6 +5,8 @@ export interface TextEdit {
   start: number;
   end: number;
   newText: string;
+  /** The text `[start, end)` replaces, so that an edit planned on an older text is detected. */
+  oldText: string;
   startPosition: TextPosition;
   endPosition: TextPosition;
 }
@@ -77,6 +79,7 @@ function planTokenEdit(text: string, start: number, value: boolean, lines: LineI
     start,
     end,
     newText,
+    oldText: text.slice(start, end),
     startPosition: lines.positionAt(start),
     endPosition: lines.positionAt(end),
   };
@@ -100,9 +103,24 @@ function setAll(table: HandlerTable, field: LogField, value: boolean): TextEdit[
   );
 }
 
-/** Applies non-overlapping edits, all planned against `text`, and returns the new text. */
+/**
+ * Applies non-overlapping edits, all planned against `text`, and returns the new text. Throws,
+ * and changes nothing, when the text at an edit is not the text it was planned on: the file
+ * changed after the edits were planned, so they must be planned again.
+ */
 export function applyEdits(text: string, edits: readonly TextEdit[]): string {
   const sorted = [...edits].sort((a, b) => b.start - a.start);
+  for (const edit of sorted) {
+    const found = text.slice(edit.start, edit.end);
+    if (found !== edit.oldText) {
+      const { line, character } = edit.startPosition;
+      throw new Error(
+        `handler.c changed after the edit was planned: expected ${JSON.stringify(edit.oldText)} ` +
+          `at line ${line + 1}, column ${character + 1}, found ${JSON.stringify(found)}. ` +
+          'Nothing was changed; read the file again and retry.',
+      );
+    }
+  }
   let result = text;
   let limit = text.length;
   for (const edit of sorted) {

@@ -153,6 +153,9 @@ export function parseHandlerTable(text: string): HandlerTable | HandlerTableErro
 
 class TableScanner {
   private pos = 0;
+  // `#if` blocks opened inside the table and not yet closed, with the offset of the outermost.
+  private conditionalDepth = 0;
+  private conditionalStart = 0;
 
   constructor(
     private readonly text: string,
@@ -177,7 +180,16 @@ class TableScanner {
         );
       }
       const c = this.code[this.pos];
-      if (c === '}') break;
+      if (c === '}') {
+        if (this.conditionalDepth > 0) {
+          throw new ParseFailure(
+            'The closing brace of `smc_handlers[]` is inside an #if block, so the table ends ' +
+              'differently in each branch; move the #if around whole entries.',
+            this.conditionalStart,
+          );
+        }
+        break;
+      }
       if (c === ',') {
         this.pos++;
         continue;
@@ -225,6 +237,7 @@ class TableScanner {
       if (/\s/.test(c)) {
         this.pos++;
       } else if (c === '#' && this.isFirstOnLine(this.pos)) {
+        this.trackConditional(this.pos);
         while (this.pos < this.code.length && this.code[this.pos] !== '\n') {
           if (
             this.code[this.pos] === '\\' &&
@@ -237,6 +250,17 @@ class TableScanner {
       } else {
         return;
       }
+    }
+  }
+
+  /** Counts the `#if`, `#ifdef` and `#ifndef` blocks a directive at `offset` opens or closes. */
+  private trackConditional(offset: number): void {
+    const directive = /^#\s*(\w+)/.exec(this.code.slice(offset, offset + 32))?.[1];
+    if (directive === 'if' || directive === 'ifdef' || directive === 'ifndef') {
+      if (this.conditionalDepth === 0) this.conditionalStart = offset;
+      this.conditionalDepth += 1;
+    } else if (directive === 'endif' && this.conditionalDepth > 0) {
+      this.conditionalDepth -= 1;
     }
   }
 
@@ -287,8 +311,8 @@ class TableScanner {
 
   /**
    * Reads a parenthesised argument list and returns the trimmed span of each argument.
-   * NOTE: a preprocessor line inside one entry's parentheses is not skipped, so such an entry
-   * gives an invalid-argument error.
+   * NOTE: a preprocessor line inside one entry's parentheses gives an error, because which
+   * argument it selects depends on the build.
    */
   private arguments(macroStart: number): { start: number; end: number }[] {
     const args: { start: number; end: number }[] = [];
@@ -300,6 +324,13 @@ class TableScanner {
       else if (c === ')' || c === '}' || c === ']') depth--;
       else if (c === '"' || c === "'") this.pos = skipLiteral(this.code, this.pos) - 1;
       else if (c === ';') break;
+      else if (c === '#' && this.isFirstOnLine(this.pos)) {
+        throw new ParseFailure(
+          'A preprocessor line inside a HANDLER entry cannot be edited; move the #if around ' +
+            'whole entries.',
+          this.pos,
+        );
+      }
 
       if (depth === 0 || (depth === 1 && c === ',')) {
         args.push(this.trim(argStart, this.pos));

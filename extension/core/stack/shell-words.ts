@@ -49,7 +49,24 @@ export function renderShellLine(argv: readonly string[]): string {
     }
     column += argument.length + 1;
   }
-  return argv.map(quoteShellWord).join(' ');
+  const [command, ...rest] = argv;
+  return [quoteCommandWord(command), ...rest.map(quoteShellWord)].join(' ');
+}
+
+// Words that POSIX shells (and bash) read as syntax, not as a command name, when they come first.
+const RESERVED_WORDS = new Set([
+  ...['case', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'if', 'in', 'then'],
+  ...['until', 'while', 'function', 'select', 'time'],
+]);
+
+/**
+ * Quotes the first word of a command line. A safe word that contains `=` or is a reserved word
+ * is quoted too, because in the command position the shell would read it as a variable
+ * assignment or as syntax.
+ */
+function quoteCommandWord(word: string): string {
+  if (SAFE_WORD.test(word) && !word.includes('=') && !RESERVED_WORDS.has(word)) return word;
+  return `'${word.split("'").join("'\\''")}'`;
 }
 
 /**

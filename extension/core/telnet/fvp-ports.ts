@@ -11,15 +11,32 @@ export interface FvpPort {
   port: number;
 }
 
-const portLinePattern = /([A-Za-z_][\w.]*): Listening for serial connection on port (\d+)\b/;
+const portMarker = ': Listening for serial connection on port ';
+const nameCharacter = /[\w.]/;
+const nameStart = /[A-Za-z_]/;
+const portNumber = /(\d+)\b/y;
 
-/** Parses a `terminal_N: Listening for serial connection on port P` line, else undefined. */
+/**
+ * Parses a `terminal_N: Listening for serial connection on port P` line, else undefined. The
+ * terminal name is the run of word characters and dots before the colon, from its first letter
+ * or underscore. The line is searched for the fixed text first, because a pattern that tries a
+ * name at every character takes time quadratic in the length of a long line.
+ */
 export function parseFvpPortLine(line: string): FvpPort | undefined {
-  const match = portLinePattern.exec(line);
-  if (!match) return undefined;
-  const port = Number(match[2]);
-  if (port < 1 || port > 65535) return undefined;
-  return { terminal: match[1], port };
+  for (let at = line.indexOf(portMarker); at >= 0; at = line.indexOf(portMarker, at + 1)) {
+    let start = at;
+    while (start > 0 && nameCharacter.test(line[start - 1])) start -= 1;
+    while (start < at && !nameStart.test(line[start])) start += 1;
+    if (start === at) continue;
+
+    portNumber.lastIndex = at + portMarker.length;
+    const match = portNumber.exec(line);
+    if (!match) continue;
+    const port = Number(match[1]);
+    if (port < 1 || port > 65535) return undefined;
+    return { terminal: line.slice(start, at), port };
+  }
+  return undefined;
 }
 
 // A line longer than this cannot be a port line. Only its end is kept, so memory stays bounded

@@ -98,6 +98,21 @@ function createMatcher(pattern: RegExp | string): (text: string) => string | und
   return (text) => regex.exec(text)?.[0];
 }
 
+// Text arrives in pieces as small as one character, for example from a board that sends each
+// character as it prints it. Small pieces are joined so that the arrays stay short, because
+// removing an array's first element takes time in proportion to its length.
+const pieceChars = 4096;
+
+/** Appends text to a list of pieces, joining it to the last piece while that stays small. */
+function appendPiece(pieces: string[], text: string): void {
+  const last = pieces.length - 1;
+  if (last >= 0 && pieces[last].length + text.length <= pieceChars) {
+    pieces[last] += text;
+  } else {
+    pieces.push(text);
+  }
+}
+
 /** Fans out one console's text in arrival order. */
 export class ConsoleOutput {
   private readonly listeners = new Set<(text: string) => void>();
@@ -208,7 +223,7 @@ export class ConsoleOutput {
   }
 
   private remember(text: string): void {
-    this.recent.push(text);
+    appendPiece(this.recent, text);
     this.recentLength += text.length;
     while (this.recentLength - this.recent[0].length >= recentOutputChars) {
       this.recentLength -= this.recent[0].length;
@@ -217,7 +232,7 @@ export class ConsoleOutput {
   }
 
   private buffer(text: string): void {
-    this.buffered.push(text);
+    appendPiece(this.buffered, text);
     this.bufferedLength += text.length;
     if (this.bufferedLength <= bufferedOutputChars) return;
 

@@ -60,10 +60,13 @@ export class TelnetSession {
   /** Reads one chunk from the server; returns the bytes to send back (possibly none). */
   receive(chunk: Uint8Array): Uint8Array {
     const replies: Uint8Array[] = [];
+    // The text of a chunk goes out in one piece, because a stream full of telnet commands splits
+    // it into thousands of data events and each piece would cost the listeners a call.
+    const texts: string[] = [];
     for (const event of this.parser.push(chunk)) {
       switch (event.kind) {
         case 'data':
-          this.receiveData(event.bytes);
+          this.receiveData(event.bytes, texts);
           break;
         case 'negotiation': {
           const result = this.negotiator.receive(event.command, event.option);
@@ -84,6 +87,7 @@ export class TelnetSession {
           break;
       }
     }
+    if (texts.length > 0) this.handlers.onText(texts.join(''));
     return concat(replies);
   }
 
@@ -115,12 +119,12 @@ export class TelnetSession {
     return this.negotiator.resize(columns, rows);
   }
 
-  private receiveData(bytes: Uint8Array): void {
+  private receiveData(bytes: Uint8Array, texts: string[]): void {
     const data = this.receivesBinary ? bytes : this.crNul.filter(bytes);
     if (data.length === 0) return;
     this.handlers.onBytes(data);
     const text = this.decoder.decode(data);
-    if (text.length > 0) this.handlers.onText(text);
+    if (text.length > 0) texts.push(text);
   }
 }
 

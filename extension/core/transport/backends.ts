@@ -5,8 +5,8 @@ import { SshRealmFs, type SshRealmFsOptions } from './ssh';
 /**
  * The location of the realm side of the protocol:
  * - `emulated`: the emulated realm, on a folder of this machine (file events and polling);
- * - `fvpShare`: a realm on the FVP, through a host folder that the FVP exports over 9p
- *   (polling only, since 9p sends no file events);
+ * - `fvpShare`: a realm on the FVP, through a host folder that the FVP exports over 9p (file
+ *   events of the host folder and polling);
  * - `ssh`: a realm on the FVP, through the normal world's folder over SFTP (polling only).
  */
 export type RealmBackendKind = 'emulated' | 'fvpShare' | 'ssh';
@@ -70,7 +70,9 @@ export function createRealmFs(settings: RealmBackendSettings): RealmFsBackend {
     }
     case 'fvpShare': {
       const sharedDir = path.resolve(requireFolder(settings));
-      const fs = new LocalRealmFs({ fileEvents: false });
+      // The FVP's 9p server writes the realm's changes into this host folder itself, so the
+      // host's file events see them; polling stays on as well.
+      const fs = new LocalRealmFs({ fileEvents: true });
       return {
         kind: 'fvpShare',
         fs,

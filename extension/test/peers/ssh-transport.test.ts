@@ -543,4 +543,68 @@ describe('SSH transport against OpenSSH', { timeout: 180_000 }, () => {
       sshd = await Sshd.start(path.join(work, 'sshd_config'));
     }
   });
+
+  test('never logs a password or passphrase', async () => {
+    const password = 'hunter2-password-secret';
+    const wrongPassphrase = 'wrong-passphrase-secret';
+    const lines: string[] = [];
+    const messages: string[] = [];
+    const failure = async (fs: SshRealmFs): Promise<void> => {
+      try {
+        await fs.connect().then(
+          () => assert.fail('the connection was accepted'),
+          (error: unknown) => messages.push(String(error)),
+        );
+      } finally {
+        await fs.close();
+      }
+    };
+
+    await failure(
+      new SshRealmFs(
+        sshOptions({
+          privateKeyFile: undefined,
+          password: () => Promise.resolve(password),
+          log: collectingLog(lines),
+        }),
+      ),
+    );
+    const keyFile = path.join(work, 'encrypted_key');
+    await failure(
+      new SshRealmFs(
+        sshOptions({
+          privateKeyFile: keyFile,
+          passphrase: () => Promise.resolve(wrongPassphrase),
+          log: collectingLog(lines),
+        }),
+      ),
+    );
+
+    // A connection that drops and comes back logs the most: its passphrase must not be there.
+    const fs = new SshRealmFs(
+      sshOptions({
+        privateKeyFile: keyFile,
+        passphrase: () => Promise.resolve(passphrase),
+        log: collectingLog(lines),
+      }),
+    );
+    try {
+      await fs.connect();
+      sshd.killSessions();
+      assert.ok((await fs.list(work)).includes('sshd_config'));
+    } finally {
+      await fs.close();
+    }
+
+    assert.ok(
+      lines.some((line) => /lost .*reconnecting/.test(line)),
+      lines.join('\n'),
+    );
+    assert.equal(messages.length, 2);
+    for (const text of [...lines, ...messages]) {
+      for (const secret of [password, wrongPassphrase, passphrase]) {
+        assert.ok(!text.includes(secret), `a secret in: ${text}`);
+      }
+    }
+  });
 });

@@ -132,7 +132,7 @@ describe('TelnetConsole on QEMU', () => {
         await logIn(console);
         console.sendLine('tty');
         assert.match(
-          await console.waitFor(/\/dev\/tty\w+/, 10_000),
+          await console.waitFor(/\/dev\/tty\w+\r?\n/, 10_000),
           new RegExp(`/dev/${BOARD_CONSOLES[index]}`),
         );
       }

@@ -168,7 +168,7 @@ async function classifyWithRealm(
     sharedDir: backend.sharedDir,
     fs: backend.fs,
     toRealmPath: backend.toRealmPath,
-    useFileEvents: backend.kind === 'emulated',
+    useFileEvents: backend.kind !== 'ssh',
     timeoutMs: settings.timeoutMs,
     pollMs: settings.pollMs,
     realmStatus: () => realm?.status(),

@@ -75,6 +75,11 @@ class InterruptedQueryFs extends LocalRealmFs {
   }
 }
 
+/** Lists the client's image copies left in the shared folder. */
+async function imageCopies(): Promise<string[]> {
+  return (await readdir(sharedDir)).filter((name) => /^cca-.*\.bmp$/.test(name));
+}
+
 async function signallingState(): Promise<string | undefined> {
   const text = await readFile(path.join(sharedDir, 'signalling.txt'), 'utf8');
   return parseSignalling(text).rawState;
@@ -146,6 +151,10 @@ describe('RealmClient', () => {
     assert.equal(results[0]?.error, null);
     assert.match(results[1]?.error ?? '', /FATAL: input file .* not found/);
     assert.match(results[2]?.error ?? '', /not sent: the realm stopped responding at .*photo 1/);
+    // The copy of the image not sent was placed while the realm worked; it is removed too.
+    // The failed image's copy may stay: the client may see FATAL before the realm exits.
+    const unsent = (await imageCopies()).filter((name) => /^cca-[0-9a-f]{8}-2-/.test(name));
+    assert.deepEqual(unsent, []);
   });
 
   test('names the image when the realm stops answering', async () => {
@@ -178,6 +187,40 @@ describe('RealmClient', () => {
     assert.equal(results[1]?.error, null);
     assert.match(results[2]?.error ?? '', /cancelled/);
     assert.match(results[3]?.error ?? '', /cancelled/);
+    assert.deepEqual(await imageCopies(), []);
+  });
+
+  test('places the next copy while the realm works', async () => {
+    const images = await makeImages(3);
+    // Position of the image whose result the client waits for, and whether the next image's
+    // copy was in the shared folder during that wait.
+    let waitingFor = 0;
+    const nextCopyEarly = [false, false, false];
+    class WatchingFs extends LocalRealmFs {
+      override async readFrom(file: string, offset: number) {
+        const next = new RegExp(`^cca-[0-9a-f]{8}-${waitingFor + 1}-`);
+        if ((await readdir(sharedDir)).some((name) => next.test(name))) {
+          nextCopyEarly[waitingFor] = true;
+        }
+        return super.readFrom(file, offset);
+      }
+    }
+    // The realm's 50 ms poll leaves the client several checks before each result.
+    const fake = startRealm(50);
+    const results = await client({ realmStatus: fake.status, fs: new WatchingFs() }).classify(
+      images,
+      {
+        onResult: (_result, position) => {
+          waitingFor = position + 1;
+        },
+      },
+    );
+    assert.deepEqual(
+      results.map((result) => result.error),
+      [null, null, null],
+    );
+    assert.deepEqual(nextCopyEarly, [true, true, false]);
+    assert.deepEqual(await imageCopies(), []);
   });
 
   test('rejects an image it cannot decode and goes on', async () => {

@@ -203,6 +203,29 @@ describe('emulated realm process', () => {
     assert.ok(lines.includes(realmLines.inputName(second)), 'second image name line');
   });
 
+  test('--timings writes per-image step times', async () => {
+    const timings = path.join(shared, 'timings.jsonl');
+    const realm = startRealm(['-N', '2', '--timings', timings]);
+    for (const name of ['image3.bmp', 'image4.bmp']) {
+      await sendTwoWrites(await shareImage(name));
+      await waitForProcessed();
+    }
+    assert.deepEqual(await realm.exit, { code: 0, signal: null });
+    const lines = (await readFile(timings, 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 2);
+    for (const [index, line] of lines.entries()) {
+      const timing = JSON.parse(line) as Record<string, unknown>;
+      assert.equal(timing.image, path.join(shared, `image${index + 3}.bmp`));
+      for (const field of ['readMs', 'decodeMs', 'classifyMs', 'inferMs', 'replyMs', 'totalMs']) {
+        assert.equal(typeof timing[field], 'number', field);
+      }
+      const inferMs = timing.inferMs as number;
+      assert.ok(inferMs > 0, `Infer() took ${inferMs} ms`);
+      assert.ok((timing.classifyMs as number) >= inferMs, 'classify includes Infer()');
+      assert.ok((timing.totalMs as number) >= (timing.classifyMs as number), 'total includes it');
+    }
+  });
+
   test('--poll-ms mode answers a query', async () => {
     const realm = startRealm(['-N', '1', '--poll-ms', '50']);
     const image = await shareImage('image2.bmp');
@@ -317,6 +340,8 @@ describe('parseRealmArguments', () => {
         '2',
         '--poll-ms',
         '5000',
+        '--timings',
+        '/tmp/timings.jsonl',
       ]),
     );
     const expected: RealmArguments = {
@@ -327,6 +352,7 @@ describe('parseRealmArguments', () => {
       xnnpack: true,
       threads: 2,
       pollMs: 5000,
+      timingsFile: '/tmp/timings.jsonl',
     };
     assert.deepEqual(command, { kind: 'run', options: expected });
   });

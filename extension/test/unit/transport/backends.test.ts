@@ -10,7 +10,8 @@ describe('createRealmFs', () => {
       sharedFolder: '/home/me/fvp-share',
       realmFolder: '/mnt/share',
     });
-    assert.equal(backend.fs.watch, undefined, '9p sends no file events');
+    // The FVP's 9p server writes into the host folder, so its file events are watched.
+    assert.equal(typeof backend.fs.watch, 'function');
     assert.equal(
       backend.toRealmPath('/home/me/fvp-share/cca-1-image.bmp'),
       '/mnt/share/cca-1-image.bmp',
