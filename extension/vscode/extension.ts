@@ -45,9 +45,15 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerInferenceCommands(inference),
     { dispose: () => panel.dispose() },
   );
-  registerStack(context, consoles, log);
+  const stack = registerStack(context, consoles, log);
   const rmiTree = new RmiLoggingTree(log);
-  context.subscriptions.push(rmiTree, rmiTree.register());
+  // A download creates handler.c in new folders, whose files a file watcher can miss: each
+  // change of the Stack view looks for it again.
+  context.subscriptions.push(
+    rmiTree,
+    rmiTree.register(),
+    stack.onDidChange(() => rmiTree.refresh()),
+  );
   registerAfterEditCommand(context, log);
   const languageClient = startRmmLanguageClient(context, log);
   context.subscriptions.push({

@@ -29,7 +29,12 @@ export function startCodeServer(options: {
   installVsix?: string;
   smokeTestDriver?: boolean;
   stateDir?: string;
+  /** Laid over the inherited environment; an undefined value removes a variable. */
+  env?: Record<string, string | undefined>;
 }): Promise<CodeServer>;
+
+/** Stops a process group and the descendants of its leader that left it. */
+export function stopProcessTree(groupId: number): Promise<void>;
 
 export interface Chromium {
   context: BrowserContext;

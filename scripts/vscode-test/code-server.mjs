@@ -41,15 +41,20 @@ export async function findFreePort() {
 
 /**
  * Returns the environment for code-server: no marketplace, and the XDG folders and TMPDIR in
- * `stateDir`, so that nothing is read from or written to the user's own folders.
+ * `stateDir`, so that nothing is read from or written to the user's own folders. `extra` is laid
+ * over the inherited variables; an undefined value removes one.
  */
-function codeServerEnvironment(stateDir) {
+function codeServerEnvironment(stateDir, extra = {}) {
   const env = {};
   for (const [name, value] of Object.entries(process.env)) {
     // A VS Code terminal sets VSCODE_* variables (IPC handles among them) that would make this
     // code-server talk to that window.
     if (name.startsWith('VSCODE_') || name === 'ELECTRON_RUN_AS_NODE') continue;
     env[name] = value;
+  }
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
   }
   return {
     ...env,
@@ -156,7 +161,7 @@ function signalProcess(pid, signal) {
  * terminals in new sessions): SIGTERM, then SIGKILL after the grace time. Resolves once none
  * of them is left. Zombies count as gone, because only init reaps them, and it may do so late.
  */
-async function stopProcessTree(groupId) {
+export async function stopProcessTree(groupId) {
   // Descendants are listed before the signal, because a child whose parent dies is adopted by
   // init and can no longer be found from here.
   const stragglers = new Set(listDescendants(groupId, readProcessTable()));
@@ -205,8 +210,10 @@ async function waitForHttp200(url, isRunning) {
  * Starts code-server on a free port of 127.0.0.1 with `workspace` open and resolves once both
  * /healthz and / return HTTP 200. With `installVsix`, installs that .vsix first. With
  * `smokeTestDriver`, the workbench accepts the extensionTestsPath payload that runs extension
- * tests. Its output goes to `<stateDir>/code-server.log`, and also to stderr when CCA_DEBUG is
- * set. `exit` resolves with the exit code or signal when the server exits. `stop()` ends every
+ * tests. `env` is laid over the inherited environment (an undefined value removes a variable),
+ * and then the extension host gets code-server's environment as it is: VS Code's merge of the
+ * login shell's environment, whose profile scripts reset PATH, is turned off. Its output goes to `<stateDir>/code-server.log`, and also to
+ * stderr when CCA_DEBUG is set. `exit` resolves with the exit code or signal when the server exits. `stop()` ends every
  * process it started and removes `stateDir` unless it was given.
  */
 export async function startCodeServer({
@@ -216,6 +223,7 @@ export async function startCodeServer({
   installVsix,
   smokeTestDriver = false,
   stateDir: givenStateDir,
+  env = {},
 }) {
   checkInstalled();
   const stateDir = await createStateDir(givenStateDir);
@@ -249,13 +257,14 @@ export async function startCodeServer({
     '--extensions-dir',
     extensionsDir,
     ...(smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
+    ...(Object.keys(env).length > 0 ? ['--vscode-option', 'force-disable-user-env'] : []),
     workspace,
   ];
   const logPath = path.join(stateDir, 'code-server.log');
   const log = createWriteStream(logPath);
   const recentLines = [];
   const server = spawn(node24Binary(), args, {
-    env: codeServerEnvironment(stateDir),
+    env: codeServerEnvironment(stateDir, env),
     detached: true, // its own process group, so stop() reaches every process it starts
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,26 +1,19 @@
 // End-to-end test of the installed extension in the code-server workbench, driven through
-// headless Chromium. scripts/vscode-test/e2e.mjs starts code-server and sets the variables
-// read below. Screenshots go to CCA_E2E_SCREENSHOTS for a person to look at.
+// headless Chromium: classify an image from the Explorer and read the results view.
+// scripts/vscode-test/e2e.mjs starts code-server and sets the variables that ./driver reads.
+// Screenshots go to CCA_E2E_SCREENSHOTS for a person to look at.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
 import type { Chromium } from '../../../scripts/vscode-test/code-server.mjs' with {
   'resolution-mode': 'import',
 };
+import { requireEnv, screenshot } from './driver';
 
 const MODEL = 'mobilenet_v1_0.75_192_quant.tflite';
 const IMAGE = 'image1.bmp';
-// Animations of the workbench (menus, panels, notifications) take about this long to settle.
-const SETTLE_MS = 400;
-
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value)
-    throw new Error(`${name} is not set: run this test through scripts/vscode-test/e2e.mjs`);
-  return value;
-}
 
 /** Returns the label line that TensorFlow Lite ranks first for IMAGE with MODEL. */
 function expectedTopLabel(): string {
@@ -32,11 +25,6 @@ function expectedTopLabel(): string {
   const label = expected[MODEL]?.[IMAGE]?.[0]?.label;
   if (!label) throw new Error(`${file} has no top-5 for ${IMAGE} with ${MODEL}`);
   return label;
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.waitForTimeout(SETTLE_MS);
-  await page.screenshot({ path: path.join(requireEnv('CCA_E2E_SCREENSHOTS'), name) });
 }
 
 /**
@@ -97,37 +85,5 @@ describe('workbench', () => {
     await screenshot(page, 'realm-results.png');
     assert.equal(await label.isVisible(), true);
     assert.equal(await results.getByText(IMAGE, { exact: true }).first().isVisible(), true);
-  });
-  test('Open FVP Consoles shows the board', async () => {
-    const { freePorts, startQemuBoard } =
-      await import('../../../scripts/test-peers/qemu-board.mjs');
-    const ports = await freePorts(4);
-    const board = await startQemuBoard({ ports, waitForClient: true });
-    try {
-      // The consoles read their ports from the workspace settings, as a user would set them.
-      const settingsFile = path.join(requireEnv('CCA_E2E_WORKSPACE'), '.vscode', 'settings.json');
-      const settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
-      settings['ccaRealmStudio.consoles.ports'] = ports;
-      writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
-      await page.waitForTimeout(1000);
-
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.fill('>CCA: Open FVP Consoles');
-      await page
-        .getByRole('option', { name: /CCA: Open FVP Consoles/ })
-        .first()
-        .waitFor();
-      await page.keyboard.press('Enter');
-
-      const terminalTab = page.getByText(/terminal_0 \(TF-A and normal world\)/).first();
-      await terminalTab.waitFor();
-      // The guest needs a few seconds under emulation to reach its login prompt.
-      await page.waitForTimeout(8000);
-      await screenshot(page, 'fvp-consoles.png');
-      assert.equal(await terminalTab.isVisible(), true);
-    } finally {
-      await board.stop();
-    }
   });
 });

@@ -10,8 +10,13 @@ class CommandItem extends vscode.TreeItem {
     this.checkboxState = entry.logExec
       ? vscode.TreeItemCheckboxState.Checked
       : vscode.TreeItemCheckboxState.Unchecked;
-    this.description = `log_error ${entry.logError ? 'on' : 'off'}`;
+    const logError = `log_error ${entry.logError ? 'on' : 'off'}`;
+    this.description = logError;
     this.tooltip = `Checked: every ${entry.command} call is logged on the RMM console (log_exec).`;
+    // Without this, screen readers read the tooltip, which starts with "Checked" on every row.
+    this.accessibilityInformation = {
+      label: `${entry.command}, log_exec ${entry.logExec ? 'on' : 'off'}, ${logError}`,
+    };
   }
 }
 
@@ -64,6 +69,11 @@ export class RmiLoggingTree implements vscode.TreeDataProvider<CommandItem>, vsc
       (command: string, logExec: boolean) => this.setLogExec([{ command, logExec }]),
     );
     return vscode.Disposable.from(view, state, set);
+  }
+
+  /** Reads handler.c again, looking for it first when none was found yet. */
+  refresh(): void {
+    this.changeEmitter.fire();
   }
 
   getTreeItem(item: CommandItem): vscode.TreeItem {

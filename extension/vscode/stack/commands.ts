@@ -369,6 +369,13 @@ export function registerStack(
     watcher.onDidChange(refreshSoon),
     watcher.onDidCreate(refreshSoon),
     watcher.onDidDelete(refreshSoon),
+    // A save from the editor (a handler.c code action saves by itself) refreshes too: the file
+    // watcher can miss folders that repo sync created in a burst, and their files with them.
+    // NOTE: edits made outside VS Code in such a folder show only after Refresh Stack State.
+    vscode.workspace.onDidSaveTextDocument((document) => {
+      const relative = path.relative(controller.settings().layout.root, document.uri.fsPath);
+      if (!relative.startsWith('..') && !path.isAbsolute(relative)) refreshSoon();
+    }),
     vscode.window.registerTreeDataProvider('ccaRealmStudio.stack', stackTree),
     vscode.window.registerTreeDataProvider('ccaRealmStudio.realms', realmsTree),
     vscode.workspace.registerTextDocumentContentProvider(previewScheme, {
