@@ -31,6 +31,8 @@ export function startCodeServer(options: {
   stateDir?: string;
   /** Laid over the inherited environment; an undefined value removes a variable. */
   env?: Record<string, string | undefined>;
+  /** Leaves workspace trust on, so that the folder opens in restricted mode. */
+  workspaceTrust?: boolean;
 }): Promise<CodeServer>;
 
 /** Stops a process group and the descendants of its leader that left it. */

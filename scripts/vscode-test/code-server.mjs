@@ -224,6 +224,7 @@ export async function startCodeServer({
   smokeTestDriver = false,
   stateDir: givenStateDir,
   env = {},
+  workspaceTrust = false,
 }) {
   checkInstalled();
   const stateDir = await createStateDir(givenStateDir);
@@ -250,7 +251,9 @@ export async function startCodeServer({
     '/dev/null',
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    // With workspace trust on, the folder opens in restricted mode (the user settings of the run
+    // turn the trust prompt off).
+    ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--ignore-last-opened',
     '--user-data-dir',
     userDataDir,

@@ -35,7 +35,7 @@ const USER_SETTINGS = {
  * (with the images and settings), `user-data`, `extensions` and `state`. Returns their paths
  * and remove(), which deletes them all.
  */
-export async function createRunFolders(kind, dataDir) {
+export async function createRunFolders(kind, dataDir, { workspaceTrust = false } = {}) {
   const root = await mkdtemp(path.join(os.tmpdir(), `cca-${kind}-`));
   const folders = {
     root,
@@ -50,7 +50,17 @@ export async function createRunFolders(kind, dataDir) {
       await mkdir(dir, { recursive: true });
     }
     await createWorkspace(folders.workspace, dataDir);
-    await writeUserSettings(folders.userData);
+    await writeUserSettings(
+      folders.userData,
+      // Restricted mode without the trust dialog, for the tests of an untrusted workspace.
+      workspaceTrust
+        ? {
+            'security.workspace.trust.enabled': true,
+            'security.workspace.trust.startupPrompt': 'never',
+            'security.workspace.trust.untrustedFiles': 'open',
+          }
+        : {},
+    );
   } catch (error) {
     await folders.remove();
     throw error;
@@ -144,10 +154,10 @@ export async function addFixtureStack(folders, dataDir) {
   };
 }
 
-async function writeUserSettings(userDataDir) {
+async function writeUserSettings(userDataDir, overrides) {
   await mkdir(path.join(userDataDir, 'User'), { recursive: true });
   await writeFile(
     path.join(userDataDir, 'User', 'settings.json'),
-    `${JSON.stringify(USER_SETTINGS, null, 2)}\n`,
+    `${JSON.stringify({ ...USER_SETTINGS, ...overrides }, null, 2)}\n`,
   );
 }

@@ -14,11 +14,22 @@ import { dataDir, repositoryRoot } from './paths.mjs';
 import { Cleanup, checkBuilt, finish, seconds } from './run-steps.mjs';
 
 const TIMEOUT_MS = Number(process.env.CCA_VSCODE_TEST_TIMEOUT_MS ?? 10 * 60_000);
-const testIndex = path.join(repositoryRoot, 'out', 'test', 'integration', 'index.js');
+// The tests of a trusted workspace, then those of an untrusted one (restricted mode).
+const suites = [
+  {
+    name: 'trusted',
+    testIndex: path.join(repositoryRoot, 'out', 'test', 'integration', 'index.js'),
+  },
+  {
+    name: 'untrusted',
+    testIndex: path.join(repositoryRoot, 'out', 'test', 'untrusted', 'index.js'),
+    workspaceTrust: true,
+  },
+];
 const COUNT_LINE = /^(\d+) passed, (\d+) failed$/;
 
 /** Returns the workbench URL that runs `testIndex` with the repository as the extension. */
-function testWorkbenchUrl(port, workspace) {
+function testWorkbenchUrl(port, workspace, testIndex) {
   const remote = (file) => `vscode-remote://127.0.0.1:${port}${file}`;
   const payload = [
     ['extensionDevelopmentPath', remote(repositoryRoot)],
@@ -78,9 +89,9 @@ function countsOf(outcome, counts) {
   throw new Error(`unknown outcome ${outcome.kind}`);
 }
 
-async function runIntegrationTests(cleanup) {
+async function runIntegrationTests(cleanup, { testIndex, workspaceTrust = false }) {
   checkBuilt(testIndex);
-  const folders = await createRunFolders('integration', dataDir());
+  const folders = await createRunFolders('integration', dataDir(), { workspaceTrust });
   cleanup.add(folders.remove);
 
   const server = await startCodeServer({
@@ -89,6 +100,7 @@ async function runIntegrationTests(cleanup) {
     userDataDir: folders.userData,
     stateDir: folders.state,
     smokeTestDriver: true,
+    workspaceTrust,
   });
   cleanup.add(server.stop);
 
@@ -102,7 +114,7 @@ async function runIntegrationTests(cleanup) {
   });
   const serverExit = server.exit.then((status) => ({ kind: 'server-exit', status }));
   try {
-    await browser.page.goto(testWorkbenchUrl(server.port, folders.workspace));
+    await browser.page.goto(testWorkbenchUrl(server.port, folders.workspace, testIndex));
     const outcome = await Promise.race([automation.exit, timeout, serverExit]);
     return countsOf(outcome, automation.counts);
   } finally {
@@ -112,15 +124,20 @@ async function runIntegrationTests(cleanup) {
 
 if (import.meta.filename === process.argv[1]) {
   const startedAt = performance.now();
-  const cleanup = new Cleanup();
-  let counts;
-  try {
-    counts = await runIntegrationTests(cleanup);
-  } catch (error) {
-    console.error(`error: integration tests could not run: ${error.message}`);
-    counts = { passed: 0, failed: 1 };
-  } finally {
-    await cleanup.run();
+  const counts = { passed: 0, failed: 0 };
+  for (const suite of suites) {
+    const cleanup = new Cleanup();
+    console.log(`\n-- ${suite.name} workspace`);
+    try {
+      const suiteCounts = await runIntegrationTests(cleanup, suite);
+      counts.passed += suiteCounts.passed;
+      counts.failed += suiteCounts.failed;
+    } catch (error) {
+      console.error(`error: ${suite.name} integration tests could not run: ${error.message}`);
+      counts.failed += 1;
+    } finally {
+      await cleanup.run();
+    }
   }
   console.log(`integration tests took ${seconds(startedAt)}`);
   finish(counts);

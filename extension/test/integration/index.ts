@@ -8,12 +8,17 @@ import Mocha from 'mocha';
 const TEST_TIMEOUT_MS = 60_000;
 
 /** Runs the integration tests, and rejects when a test or hook failed or none was found. */
-export async function run(): Promise<void> {
+export function run(): Promise<void> {
+  return runMochaTests(__dirname);
+}
+
+/** Runs every `*.test.js` under `folder` with mocha and prints `N passed, N failed` last. */
+export async function runMochaTests(folder: string): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: TEST_TIMEOUT_MS });
-  const files = readdirSync(__dirname, { recursive: true, encoding: 'utf8' })
+  const files = readdirSync(folder, { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.test.js'))
     .sort();
-  for (const name of files) mocha.addFile(path.join(__dirname, name));
+  for (const name of files) mocha.addFile(path.join(folder, name));
 
   let passed = 0;
   let failed = 0;
@@ -31,6 +36,6 @@ export async function run(): Promise<void> {
 
   if (files.length === 0) failed += 1;
   console.log(`${passed} passed, ${failed} failed`);
-  if (files.length === 0) throw new Error(`no *.test.js files found in ${__dirname}`);
+  if (files.length === 0) throw new Error(`no *.test.js files found in ${folder}`);
   if (failed > 0) throw new Error(`${failed} integration tests failed`);
 }

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { imageExtensions, isImageFile, listImages } from '../../core/image-files';
+import { requireTrust } from '../trust';
 import { cancelBatch, classifyImages, type BatchOutcome, type InferenceContext } from './batch';
 
 export const commandIds = {
@@ -17,14 +18,14 @@ export function registerInferenceCommands(context: InferenceContext): vscode.Dis
       commandIds.classifyImages,
       async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {
         const chosen = selection(uri, uris) ?? (await pickImages());
-        return chosen ? classifyUris(context, chosen) : undefined;
+        return chosen ? classifyTrusted(context, chosen) : undefined;
       },
     ),
     vscode.commands.registerCommand(
       commandIds.classifyInRealm,
       async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {
         const chosen = selection(uri, uris);
-        return chosen ? classifyUris(context, chosen) : undefined;
+        return chosen ? classifyTrusted(context, chosen) : undefined;
       },
     ),
     vscode.commands.registerCommand(commandIds.showResults, () => context.panel.show()),
@@ -32,6 +33,17 @@ export function registerInferenceCommands(context: InferenceContext): vscode.Dis
       if (!cancelBatch()) void vscode.window.showInformationMessage('No batch is running.');
     }),
   ];
+}
+
+/** Classifies the chosen images, in a trusted workspace only (it starts the realm process). */
+function classifyTrusted(
+  context: InferenceContext,
+  chosen: vscode.Uri[],
+): Promise<BatchOutcome | undefined> {
+  if (!requireTrust('Classify in Realm')) {
+    return Promise.resolve({ kind: 'rejected', message: 'the workspace is not trusted' });
+  }
+  return classifyUris(context, chosen);
 }
 
 /** Returns the Explorer's selection: every selected item, or the clicked one alone. */

@@ -49,6 +49,11 @@ export async function startRmmLanguageClient(
       { scheme: 'file', language: 'rmm-log' },
     ],
     outputChannel: log,
+    // In an untrusted workspace, handler.c gets no edits: lenses, hovers and diagnostics only.
+    middleware: {
+      provideCodeActions: (document, range, context, token, next) =>
+        vscode.workspace.isTrusted ? next(document, range, context, token) : [],
+    },
     initializationOptions: { rmmVersion: await rmmVersionSetting() },
   };
   const client = new LanguageClient(

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { offerRmmRebuild } from './rebuild';
+import { requireTrust } from '../trust';
 import { planToggle } from '../../core/rmm/handler-editor';
 import { parseHandlerTable, type HandlerEntry } from '../../core/rmm/handler-table';
 
@@ -110,6 +111,10 @@ export class RmiLoggingTree implements vscode.TreeDataProvider<CommandItem>, vsc
 
   /** Sets `log_exec` of commands in handler.c as one undoable edit; returns whether it applied. */
   private async setLogExec(changes: { command: string; logExec: boolean }[]): Promise<boolean> {
+    if (!requireTrust('Changing RMI logging in handler.c')) {
+      this.changeEmitter.fire();
+      return false;
+    }
     const document = await this.openHandler();
     if (!document) return false;
     const table = parseHandlerTable(document.getText());

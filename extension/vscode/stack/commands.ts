@@ -19,6 +19,7 @@ import {
   startInferenceService,
   type RealmEntry,
 } from './realm';
+import { requireTrust } from '../trust';
 import { stackSection } from './settings';
 import { RealmsTree, StackTree, type StackNode } from './tree';
 
@@ -46,12 +47,7 @@ export function registerStack(
   const guarded =
     <A extends unknown[]>(title: string, work: (...args: A) => Promise<unknown>) =>
     async (...args: A): Promise<unknown> => {
-      if (!vscode.workspace.isTrusted) {
-        void vscode.window.showErrorMessage(
-          `${title}: stack commands run the workspace's scripts, so they run only in a trusted workspace.`,
-        );
-        return undefined;
-      }
+      if (!requireTrust(title)) return undefined;
       try {
         return await work(...args);
       } catch (error) {
