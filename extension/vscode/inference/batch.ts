@@ -6,10 +6,10 @@ import * as vscode from 'vscode';
 import { startEmulatedRealm, type EmulatedRealm } from '../../core/emulated-realm/launcher';
 import { RealmClient, type ImageResult } from '../../core/protocol/client';
 import { createRealmFs } from '../../core/transport/backends';
-import {
+import type {
   SshAuthenticationError,
   SshRealmFs,
-  type SshRealmFsOptions,
+  SshRealmFsOptions,
 } from '../../core/transport/ssh';
 import { checkTfliteModelFile } from '../../core/realm-runtime/model-file';
 import { ResultsWriter, newResultsPath, thumbnailPath } from '../../core/results';
@@ -175,7 +175,7 @@ async function classifyWithRealm(
     log: context.log,
   });
   try {
-    if (backend.fs instanceof SshRealmFs) await connectSsh(context, settings, backend.fs);
+    if (backend.kind === 'ssh') await connectSsh(context, settings, backend.fs as SshRealmFs);
     await client.open();
   } catch (error) {
     await backend.close();
@@ -291,15 +291,13 @@ async function connectSsh(
   try {
     await fs.connect();
   } catch (error) {
-    if (error instanceof SshAuthenticationError && error.passwordRejected) {
+    // The transport module is loaded only with the ssh backend, so its classes are checked by name.
+    const authError = isAuthenticationError(error) ? error : undefined;
+    if (authError?.passwordRejected) {
       await context.secrets.delete(sshPasswordKey(settings));
     }
     // A stored passphrase that no longer decrypts the key is forgotten, so the next run asks.
-    if (
-      error instanceof SshAuthenticationError &&
-      settings.ssh.privateKey &&
-      /passphrase .* is wrong/.test(error.message)
-    ) {
+    if (authError && settings.ssh.privateKey && /passphrase .* is wrong/.test(authError.message)) {
       await context.secrets.delete(sshPassphraseKey(settings.ssh.privateKey));
     }
     throw error;
@@ -355,4 +353,8 @@ function checkInputs(
 function reject(message: string): BatchOutcome {
   void vscode.window.showWarningMessage(message);
   return { kind: 'rejected', message };
+}
+
+function isAuthenticationError(error: unknown): error is SshAuthenticationError {
+  return error instanceof Error && error.name === 'SshAuthenticationError';
 }

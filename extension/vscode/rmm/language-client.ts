@@ -1,11 +1,12 @@
 import * as vscode from 'vscode';
 import { detectRmmVersion } from '../../core/rmm/rmm-version';
-import {
+import type {
   LanguageClient,
-  TransportKind,
-  type LanguageClientOptions,
-  type ServerOptions,
+  LanguageClientOptions,
+  ServerOptions,
 } from 'vscode-languageclient/node';
+
+type Client = typeof import('vscode-languageclient/node');
 
 /**
  * Returns the TF-RMM version for the server: the setting, or with `auto` the version of the
@@ -38,6 +39,9 @@ export async function startRmmLanguageClient(
       );
     }),
   );
+  // Loaded here rather than at the top: its module initialisers are a large part of start-up.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { LanguageClient, TransportKind } = require('vscode-languageclient/node') as Client;
   const module = vscode.Uri.joinPath(context.extensionUri, 'dist', 'server.js').fsPath;
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },

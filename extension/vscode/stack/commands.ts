@@ -499,7 +499,10 @@ export function registerStack(
       }),
     ),
   );
-  void controller.refresh().catch((error: unknown) => log.warn(`Stack state: ${String(error)}`));
+  // The first detection starts processes (docker image inspect): after activation returns.
+  setTimeout(() => {
+    void controller.refresh().catch((error: unknown) => log.warn(`Stack state: ${String(error)}`));
+  }, 0);
   return controller;
 }
 
