@@ -61,11 +61,17 @@ function memoryLogger(): Logger & { lines: string[] } {
   };
 }
 
-/** Starts the board with `shareDir` as its 9p share, on four free ports. */
-export async function startBoard(shareDir: string): Promise<QemuBoard> {
+/**
+ * Starts the board on four free ports, with `shareDir` as its 9p share when given. With
+ * `waitForClient`, the guest starts only once a client connects to its first console.
+ */
+export async function startBoard(
+  shareDir?: string,
+  { waitForClient = false } = {},
+): Promise<QemuBoard> {
   const { freePorts, startQemuBoard } = await qemuBoard();
   const ports = await freePorts(4);
-  return startQemuBoard({ ports, shareDir });
+  return startQemuBoard({ ports, shareDir, waitForClient });
 }
 
 /** Connects a telnet console to one of the board's ports and keeps its output. */
@@ -86,7 +92,8 @@ export function openConsole(name: string, port: number | undefined): BoardConsol
   return { console, log, text: () => chunks.join('').replaceAll('\r', '') };
 }
 
-async function connected(console: TelnetConsole): Promise<void> {
+/** Resolves once the console has connected, which QEMU needs before it prints anything. */
+export async function connected(console: TelnetConsole): Promise<void> {
   const deadline = Date.now() + BOOT_TIMEOUT_MS;
   while (console.state !== 'connected') {
     if (Date.now() > deadline) throw new Error(`console not connected: ${console.state}`);
@@ -134,7 +141,7 @@ let commandCount = 0;
 /**
  * Runs a shell command on a logged-in console and returns its output and exit status. The
  * markers around the output are printed with printf, so the echo of the typed line never
- * matches them.
+ * matches them. `$last` in the command is the exit status of the previous command.
  */
 export async function runCommand(
   console: TelnetConsole,
@@ -148,7 +155,8 @@ export async function runCommand(
   // A background command ends with `&`, after which `;` would be a syntax error.
   const separator = /&\s*$/.test(command) ? ' ' : '; ';
   console.sendLine(
-    `printf '%s-begin\\n' '${id}'; ${command}${separator}printf '%s-end %s\\n' '${id}' "$?"`,
+    `last=$?; printf '%s-begin\\n' '${id}'; ${command}${separator}` +
+      `printf '%s-end %s\\n' '${id}' "$?"`,
   );
   const match = pattern.exec(await reply);
   assert.ok(match, `no reply to ${command}`);

@@ -6,36 +6,29 @@
 // command to run.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { QemuBoard } from '../../../scripts/test-peers/qemu-board.mjs' with {
-  'resolution-mode': 'import',
-};
-import type { Logger } from '../../core/log';
-import { TelnetConsole } from '../../core/telnet/console';
 import { dataDir } from '../unit/data';
+import {
+  BOOT_TIMEOUT_MS,
+  REALM_COMMAND,
+  REALM_SHARE,
+  REPLY_TIMEOUT_MS,
+  connected,
+  doubleResults,
+  logIn,
+  openConsole,
+  resultLine,
+  runCommand as run,
+  startBoard,
+  withDiagnostics,
+  type BoardConsole,
+} from './board-shell';
 
-const qemuBoard = () => import('../../../scripts/test-peers/qemu-board.mjs');
-
-/** The board boots in about 2 s under TCG on 2 cores. The limit leaves room for a busy machine. */
-const BOOT_TIMEOUT_MS = 60_000;
-const REPLY_TIMEOUT_MS = 15_000;
 /** The realm_inference double polls every 5 s, as the binary does, so one image needs one poll. */
 const ANSWER_TIMEOUT_MS = 20_000;
-/**
- * A shell prompt of root at the end of the output. Busybox ash then requests the cursor position
- * with ESC [ 6 n, whose ESC the `.` matches.
- */
-const ROOT_PROMPT = /# (?:.\[6n)?$/;
-/** GuaranTEE's command for the realm, with the stand-in's kernel and initrd placeholders. */
-const REALM_COMMAND =
-  'lkvm run --realm -c 1 -m 300 -k /realm/Image -i /realm/realm-fs.cpio ' +
-  '--9p /root/shared_with_realm,sh --irqchip=gicv3 --disable-sve';
-/** The share as the normal world and, once mounted, the realm see it. */
-const REALM_SHARE = '/root/shared_with_realm';
 const MODEL = 'mobilenet_v1_0.25_128_quant.tflite';
 
 let workDir: string;
@@ -49,122 +42,6 @@ after(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-/** Returns a Logger that keeps its messages, for the error of a failed test. */
-function memoryLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const push = (level: string) => (message: string) => lines.push(`${level} ${message}`);
-  return {
-    lines,
-    debug: push('debug'),
-    info: push('info'),
-    warn: push('warn'),
-    error: push('error'),
-  };
-}
-
-/** A console of the board with all its output kept as text. */
-interface BoardConsole {
-  console: TelnetConsole;
-  log: Logger & { lines: string[] };
-  /** Everything received so far, with carriage returns removed. */
-  text(): string;
-}
-
-function openConsole(name: string, port: number): BoardConsole {
-  const log = memoryLogger();
-  const console = new TelnetConsole({
-    name,
-    host: '127.0.0.1',
-    port,
-    // The retry delay stays short: QEMU drops console output while no client is connected.
-    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-    log,
-  });
-  const chunks: string[] = [];
-  console.onData((text) => chunks.push(text));
-  console.start();
-  return { console, log, text: () => chunks.join('').replaceAll('\r', '') };
-}
-
-/** Resolves once the console has connected, which QEMU needs before it prints anything. */
-async function connected(console: TelnetConsole): Promise<void> {
-  const deadline = Date.now() + BOOT_TIMEOUT_MS;
-  while (console.state !== 'connected') {
-    if (Date.now() > deadline) throw new Error(`console not connected: ${console.state}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/**
- * Logs in as root/root at a busybox `login:` prompt, the board's or a realm's, and waits for
- * the shell prompt. With `late`, the client came after the prompt and sends carriage returns
- * until a new one comes.
- */
-async function logIn(console: TelnetConsole, { late = false } = {}): Promise<void> {
-  if (late) {
-    await connected(console);
-    const deadline = Date.now() + BOOT_TIMEOUT_MS;
-    for (;;) {
-      console.sendLine('');
-      try {
-        await console.waitFor(/login: $/, 2000);
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-      }
-    }
-  }
-  console.sendLine('root');
-  await console.waitFor('Password: ', REPLY_TIMEOUT_MS);
-  console.sendLine('root');
-  await console.waitFor(ROOT_PROMPT, REPLY_TIMEOUT_MS);
-}
-
-let commandCount = 0;
-
-/**
- * Runs a shell command on a logged-in console and returns its output (carriage returns
- * removed) and exit status. The markers are printed with printf, so the echo of the typed line
- * never matches them. `$last` in the command is the status of the previous command.
- */
-async function run(
-  console: TelnetConsole,
-  command: string,
-  timeoutMs = REPLY_TIMEOUT_MS,
-): Promise<{ output: string; status: number }> {
-  commandCount += 1;
-  const id = `@@${commandCount}`;
-  const pattern = new RegExp(`${id}-begin\\r\\n([\\s\\S]*?)${id}-end (\\d+)\\r\\n`);
-  const reply = console.waitFor(pattern, timeoutMs);
-  // A background command ends with `&`, after which `;` would be a syntax error.
-  const separator = /&\s*$/.test(command) ? ' ' : '; ';
-  console.sendLine(
-    `last=$?; printf '%s-begin\\n' '${id}'; ${command}${separator}` +
-      `printf '%s-end %s\\n' '${id}' "$?"`,
-  );
-  const match = pattern.exec(await reply);
-  assert.ok(match, `no reply to ${command}`);
-  return { output: (match[1] ?? '').replaceAll('\r', ''), status: Number(match[2]) };
-}
-
-/** Starts the board and returns it with its four ports. */
-async function startBoard(options: { shareDir?: string; waitForClient?: boolean } = {}) {
-  const { freePorts, startQemuBoard } = await qemuBoard();
-  const ports = await freePorts(4);
-  const board: QemuBoard = await startQemuBoard({ ports, ...options });
-  return board;
-}
-
-/** Adds what the board's QEMU and the consoles logged to the error of a failed test. */
-function withDiagnostics(error: unknown, board: QemuBoard, consoles: BoardConsole[]): Error {
-  const logs = consoles.map((console) => {
-    return `${console.log.lines.join('\n')}\n${console.text().slice(-3000)}`;
-  });
-  return new Error(`${String(error)}\nQEMU: ${board.output()}\n${logs.join('\n---\n')}`, {
-    cause: error,
-  });
-}
-
 /**
  * Starts `lkvm run` on a logged-in console and logs in to the realm. Returns the output from
  * the command to the realm's `login:` prompt.
@@ -177,31 +54,6 @@ async function startRealm(board: BoardConsole, command: string): Promise<string>
   const output = board.text().slice(start);
   await logIn(board.console);
   return output;
-}
-
-/**
- * Returns the result lines that the realm_inference double prints for an image. The classes
- * are the image's MD5 digest modulo the number of labels, a taken index moved to the next free
- * one. The confidences, in thousandths, start at 500 + the last digest byte and then halve the
- * rest.
- */
-function expectedResultLines(image: Buffer, labelsText: string): string[] {
-  const digest = createHash('md5').update(image).digest('hex');
-  const labels = labelsText.split('\n');
-  if (labelsText.endsWith('\n')) labels.pop();
-  const modulus = labels.length > 0 ? labels.length : 1001;
-
-  const lines: string[] = [];
-  const taken = new Set<number>();
-  let thousandths = 500 + parseInt(digest.slice(30, 32), 16);
-  for (let k = 0; k < Math.min(5, modulus); k += 1) {
-    let index = parseInt(digest.slice(6 * k, 6 * k + 6), 16) % modulus;
-    while (taken.has(index)) index = (index + 1) % modulus;
-    taken.add(index);
-    lines.push(`INFO: ${thousandths / 1000}: ${index} ${labels[index] ?? ''}`);
-    thousandths = k === 0 ? Math.floor((1000 - thousandths) / 2) : Math.floor(thousandths / 2);
-  }
-  return lines;
 }
 
 /** Writes the signalling file as the normal-world client does: a temporary file, then rename. */
@@ -230,11 +82,11 @@ async function waitForFile(
 
 describe('FVP stand-in in the QEMU guest', () => {
   test('firmware banners on ttyAMA0 and ttyS2', async () => {
-    const board = await startBoard({ waitForClient: true });
+    const board = await startBoard(undefined, { waitForClient: true });
     // ttyS2 (terminal_3) connects first, because the guest starts once ttyAMA0 has a client.
-    const rmm = openConsole('ttyS2', board.ports[3] ?? 0);
+    const rmm = openConsole('ttyS2', board.ports[3]);
     await connected(rmm.console);
-    const uart0 = openConsole('ttyAMA0', board.ports[0] ?? 0);
+    const uart0 = openConsole('ttyAMA0', board.ports[0]);
     try {
       await uart0.console.waitFor(/buildroot login: $/, BOOT_TIMEOUT_MS, { includeRecent: true });
       const text = uart0.text();
@@ -261,7 +113,7 @@ describe('FVP stand-in in the QEMU guest', () => {
 
   test('lkvm run --realm to login and poweroff', async () => {
     const board = await startBoard();
-    const ttyS0 = openConsole('ttyS0', board.ports[1] ?? 0);
+    const ttyS0 = openConsole('ttyS0', board.ports[1]);
     try {
       await logIn(ttyS0.console, { late: true });
       const boot = await startRealm(ttyS0, REALM_COMMAND);
@@ -293,7 +145,7 @@ describe('FVP stand-in in the QEMU guest', () => {
 
   test('lkvm errors without CCA and kernel', async () => {
     const board = await startBoard();
-    const ttyS0 = openConsole('ttyS0', board.ports[1] ?? 0);
+    const ttyS0 = openConsole('ttyS0', board.ports[1]);
     try {
       await logIn(ttyS0.console, { late: true });
 
@@ -337,9 +189,9 @@ describe('FVP stand-in in the QEMU guest', () => {
     const shareDir = await mkdtemp(path.join(workDir, 'share-'));
     const marker = `written by the host at ${Date.now()}`;
     await writeFile(path.join(shareDir, 'marker.txt'), `${marker}\n`);
-    const board = await startBoard({ shareDir });
-    const ttyS0 = openConsole('ttyS0', board.ports[1] ?? 0);
-    const ttyS1 = openConsole('ttyS1', board.ports[2] ?? 0);
+    const board = await startBoard(shareDir);
+    const ttyS0 = openConsole('ttyS0', board.ports[1]);
+    const ttyS1 = openConsole('ttyS1', board.ports[2]);
     try {
       await logIn(ttyS0.console, { late: true });
       await startRealm(ttyS0, `${REALM_COMMAND} --name realm-9p`);
@@ -398,8 +250,8 @@ describe('FVP stand-in in the QEMU guest', () => {
       `realm_inference -l ${REALM_SHARE}/labels.txt -m ${REALM_SHARE}/${MODEL} ` +
       `-S ${REALM_SHARE}/signalling.txt -N 1 -x 1 > ${REALM_SHARE}/output.txt 2>&1 &`;
 
-    const board = await startBoard({ shareDir });
-    const ttyS0 = openConsole('ttyS0', board.ports[1] ?? 0);
+    const board = await startBoard(shareDir);
+    const ttyS0 = openConsole('ttyS0', board.ports[1]);
     try {
       await logIn(ttyS0.console, { late: true });
       await startRealm(ttyS0, REALM_COMMAND);
@@ -435,7 +287,7 @@ describe('FVP stand-in in the QEMU guest', () => {
         `INFO: settings->input_bmp_name: ${REALM_SHARE}/image1.bmp`,
         'INFO: Created TensorFlow Lite XNNPACK delegate for CPU.',
         'INFO: Applied XNNPACK delegate.',
-        ...expectedResultLines(image, labels),
+        ...doubleResults(image, labels).map(resultLine),
         '',
       ]);
 
