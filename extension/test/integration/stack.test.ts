@@ -109,7 +109,7 @@ describe('Stack lifecycle on the fixture stack', function (this: Mocha.Suite) {
     assert.equal(byId.get('docker')?.ok, true, byId.get('docker')?.detail);
     assert.equal(byId.get('fvp')?.ok, true, byId.get('fvp')?.detail);
     assert.equal(byId.get('repo')?.ok, true, byId.get('repo')?.detail);
-    // The tests run as root, which Arm's container.sh rejects: the check says so.
+    // The tests run as root, which Arm's container.sh rejects, and the check reports it.
     assert.equal(byId.get('user')?.ok, process.getuid?.() !== 0);
     assert.equal(steps.prerequisites?.state, process.getuid?.() === 0 ? 'failed' : 'done');
   });
@@ -126,7 +126,9 @@ describe('Stack lifecycle on the fixture stack', function (this: Mocha.Suite) {
     let current = await state();
     assert.equal(current.steps.download?.state, 'failed');
     assert.match(current.steps.download?.lastError ?? '', /Unable to fully sync|Cannot fetch/);
-    assert.ok(current.steps.download?.logFile && existsSync(current.steps.download.logFile));
+    const logFile = current.steps.download?.logFile;
+    assert.ok(logFile, 'the failed download has a log file');
+    assert.ok(existsSync(logFile));
 
     delete process.env.CCA_FIXTURE_REPO_FAIL_AFTER;
     await run('download');
@@ -200,7 +202,7 @@ describe('Stack lifecycle on the fixture stack', function (this: Mocha.Suite) {
     ) as { pid: number };
     assert.ok(alive(record.pid));
 
-    // A kvmtool without the CCA patches: the step fails and says why.
+    // A kvmtool without the CCA patches: the step fails with the reason.
     const noRealm = path.join(folder, 'shared_with_fvp', 'lkvm-no-realm');
     writeFileSync(noRealm, '');
     await run('createRealm', { name: 'guide', memoryMb: 300 });

@@ -182,7 +182,7 @@ async function classifyWithRealm(
     throw error;
   }
   try {
-    // A realm on the FVP answers through the share or SSH; only the emulated one starts here.
+    // A realm on the FVP replies through the share or SSH; only the emulated one starts here.
     if (backend.kind !== 'emulated') {
       return await client.classify(images, { signal, ...callbacks });
     }
@@ -282,7 +282,10 @@ function sshOptions(context: InferenceContext, settings: InferenceSettings): Ssh
   };
 }
 
-/** Connects before the batch, so that a host key or login problem shows first; forgets a rejected password. */
+/**
+ * Connects before the batch, so that a host key or login problem shows first. A rejected
+ * password is deleted from SecretStorage.
+ */
 async function connectSsh(
   context: InferenceContext,
   settings: InferenceSettings,
@@ -296,7 +299,7 @@ async function connectSsh(
     if (authError?.passwordRejected) {
       await context.secrets.delete(sshPasswordKey(settings));
     }
-    // A stored passphrase that no longer decrypts the key is forgotten, so the next run asks.
+    // A stored passphrase that no longer decrypts the key is deleted, so the next run prompts again.
     if (authError && settings.ssh.privateKey && /passphrase .* is wrong/.test(authError.message)) {
       await context.secrets.delete(sshPassphraseKey(settings.ssh.privateKey));
     }

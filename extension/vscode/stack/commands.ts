@@ -245,8 +245,8 @@ export function registerStack(
     void vscode.window.showInformationMessage(`Inference service: ${status}.`);
   };
 
-  // output.txt as the host sees it: the FVP shares the host's share folder with the normal world,
-  // which passes it on to the realm.
+  // output.txt in the host's share folder: the FVP exports that folder to the normal world, which
+  // passes it on to the realm.
   const shareOutput = (): string | undefined => {
     const { settings } = controller.settings();
     return settings.shareDir ? path.join(settings.shareDir, 'output.txt') : undefined;
@@ -348,8 +348,12 @@ export function registerStack(
         await startInference();
     }
   };
-  const stepOf = (node: StackNode | StepId | undefined): StepId | undefined =>
-    typeof node === 'string' ? node : node?.kind === 'step' ? node.id : undefined;
+  // Tree buttons pass the node; palette calls and tests pass the step's id.
+  const stepOf = (node: StackNode | StepId | undefined): StepId | undefined => {
+    if (typeof node === 'string') return node;
+    if (node?.kind === 'step') return node.id;
+    return undefined;
+  };
 
   const watcher = vscode.workspace.createFileSystemWatcher(
     '**/{fip.bin,handler.c,run_model.sh,build-linux.sh,build-buildroot.sh}',

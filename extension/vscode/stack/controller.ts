@@ -45,7 +45,7 @@ import { describeFailure, runStepTask, stackTaskType, type StepTaskRun } from '.
 const stateKey = 'ccaRealmStudio.stack.state';
 const prerequisitesKey = 'ccaRealmStudio.stack.prerequisites';
 
-/** What to build: the whole stack, the RMM and then fip.bin, or one component. */
+/** A build target: the whole stack, the RMM and then fip.bin, or one component. */
 export type BuildChoice =
   | { kind: 'all'; command?: 'all' | 'build' | 'package' | 'clean' }
   | { kind: 'rmm' }
@@ -84,23 +84,23 @@ export class StackController implements vscode.Disposable {
     this.changeEmitter.dispose();
   }
 
-  /** The settings and the stack layout they give. */
+  /** Returns the settings and the stack layout they give. */
   settings(): { settings: StackSettings; layout: StackLayout } {
     const settings = readStackSettings();
     return { settings, layout: stackLayout(settings.root) };
   }
 
-  /** The latest prerequisite results, kept across reloads. */
+  /** Returns the latest prerequisite results, kept across reloads. */
   prerequisites(): PrerequisiteResult[] | undefined {
     return this.context.workspaceState.get<PrerequisiteResult[]>(prerequisitesKey);
   }
 
-  /** The steps' states from the last refresh. */
+  /** Returns the steps' states from the last refresh. */
   current(): Record<StepId, StepStatus> | undefined {
     return this.statuses;
   }
 
-  /** Detects every step's state again and tells the views. */
+  /** Detects every step's state again and notifies the views. */
   async refresh(): Promise<Record<StepId, StepStatus>> {
     const { settings, layout } = this.settings();
     const statuses = await detectStackState({
@@ -127,12 +127,12 @@ export class StackController implements vscode.Disposable {
     return statuses;
   }
 
-  /** Whether a step's task runs in this window. */
+  /** Returns whether a step's task runs in this window. */
   isRunning(step: StepId): boolean {
     return this.running.has(step);
   }
 
-  /** The step's log file. */
+  /** Returns the step's log file. */
   logFile(step: StepId): string {
     return stepLogFile(this.settings().layout, step);
   }

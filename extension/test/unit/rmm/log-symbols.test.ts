@@ -28,7 +28,8 @@ describe('groupRmmLog', () => {
   test('groups calls by realm and REC, in the order the realms appear', () => {
     const [first, second, ...rest] = groupRmmLog(log);
     assert.equal(rest.length, 0);
-    assert.ok(first && second);
+    assert.ok(first);
+    assert.ok(second);
     assert.equal(first.rd, '8817b2000');
     assert.deepEqual(
       [
@@ -68,7 +69,7 @@ describe('groupRmmLog', () => {
     assert.equal(realm.recs[0].createdLine, 0);
   });
 
-  test('puts a REC whose realm the log never names in a group of its own', () => {
+  test('groups RECs of unknown realms apart', () => {
     const groups = groupRmmLog([
       '[     rmm ] SMC_RMI_REC_ENTER                 81647000 81648000 > RMI_SUCCESS',
     ]);
@@ -86,7 +87,8 @@ describe('logDocumentSymbols', () => {
   test('returns a realm symbol with a child per REC, spanning their lines', () => {
     const document = TextDocument.create('file:///uart3.log', 'rmm-log', 1, log.join('\r\n'));
     const [realm, other] = logDocumentSymbols(document);
-    assert.ok(realm && other);
+    assert.ok(realm);
+    assert.ok(other);
     assert.equal(realm.name, 'Realm 0x8817b2000');
     assert.match(
       realm.detail ?? '',
